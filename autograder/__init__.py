@@ -1,0 +1,1 @@
+"""autograder: nbgrader configuration, grading helpers and the instructor's command-line tool."""

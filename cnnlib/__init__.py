@@ -1,0 +1,16 @@
+"""cnnlib: the course's shared library.
+
+Modules, one concern each:
+
+- ``cnnlib.layers``: reference NumPy layers (NHWC, Keras weight layouts), forward and backward.
+- ``cnnlib.gradcheck``: numerical gradients and relative errors.
+- ``cnnlib.data``: MNIST and CIFAR-10 loaders (local copies, Keras' cache or download) and scaling.
+- ``cnnlib.mode``: the fast/full switch for notebooks that train.
+- ``cnnlib.quiet_tf``: TensorFlow and Keras imported without their start-up noise.
+
+Importing ``cnnlib`` is cheap: TensorFlow is only imported by the modules that need it.
+"""
+
+from cnnlib.quiet_tf import quiet_tensorflow_logs
+
+quiet_tensorflow_logs()
