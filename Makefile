@@ -1,13 +1,28 @@
 # Two entry points for a fresh machine (see README.md):
-#   make lab    set up .venv and start JupyterLab on the course
-#   make test   set up .venv and run the whole test suite
+#   make lab    set up .venv, generate the student notebooks and start JupyterLab on them
+#   make test   set up .venv (and Chromium for the browser test) and run the whole test suite
+# Variables:
+#   LAB_ARGS    extra JupyterLab options; headless, e.g. on a remote machine or in a test:
+#               make lab LAB_ARGS="--no-browser --ServerApp.ip=127.0.0.1 --IdentityProvider.token=SECRET"
+#   LAB_DIR     the folder JupyterLab opens (default: the student tree); instructors, after
+#               `.venv/bin/cnn-course release`, open their nbgrader course root: LAB_DIR=instructor
+#   STUDENT     where the student tree is generated (default: student/)
+#   PYTEST_ARGS extra pytest options, e.g. PYTEST_ARGS="-m 'not browser'"
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+STUDENT := student
+LAB_DIR = $(STUDENT)
 LAB_ARGS ?=
+ASSIGNMENTS := $(notdir $(wildcard course/[0-9][0-9]-*))
+# Assignments not yet in the student tree (evaluated when the recipe runs).
+MISSING = $(filter-out $(notdir $(wildcard $(STUDENT)/*)),$(ASSIGNMENTS))
+# apt-get needs root: CI runs as root, a workstation asks sudo. Jupyter refuses root unless told.
+AS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
+SUDO := $(if $(AS_ROOT),,sudo)
 
-.PHONY: setup lab test
+.PHONY: setup student lab test chromium
 setup: $(STAMP)
 
 # Re-runs in seconds: the environment is rebuilt only when the pinned set or the project metadata change.
@@ -16,8 +31,22 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
-lab: $(STAMP)
-	$(BIN)/jupyter lab $(LAB_ARGS)
+# The student tree: release notebooks (stubs and visible tests, never solutions or hidden tests)
+# generated from course/ by nbgrader, plus the course map. Only missing assignments are generated,
+# so a learner's answers are never overwritten; delete student/<assignment> for a fresh copy.
+student: $(STAMP)
+	$(if $(MISSING),$(BIN)/cnn-course release --quiet --to $(STUDENT) $(MISSING))
+	test -f $(STUDENT)/index.ipynb || cp course/index.ipynb $(STUDENT)/index.ipynb
 
-test: $(STAMP)
+# JupyterLab runs inside LAB_DIR: nbgrader's formgrader reads the nbgrader_config.py found there.
+# On the student tree it opens the course map first.
+STUDENT_LAB = $(filter $(STUDENT),$(LAB_DIR))
+lab: $(if $(STUDENT_LAB),student,$(STAMP))
+	cd $(LAB_DIR) && $(CURDIR)/$(BIN)/jupyter lab $(if $(AS_ROOT),--allow-root) $(LAB_ARGS) $(if $(STUDENT_LAB),index.ipynb)
+
+# The browser test drives Debian's Chromium (Playwright's own browser download does not work everywhere).
+chromium:
+	command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

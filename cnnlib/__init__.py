@@ -6,6 +6,9 @@ Modules, one concern each:
 - ``cnnlib.gradcheck``: numerical gradients and relative errors.
 - ``cnnlib.data``: MNIST and CIFAR-10 loaders (local copies, Keras' cache or download) and scaling.
 - ``cnnlib.mode``: the fast/full switch for notebooks that train.
+- ``cnnlib.viz``: plotting helpers (images, kernels as annotated matrices, feature maps).
+- ``cnnlib.widgets``: ipywidgets explorers (kernel editor, padding/stride sliding window, pooling)
+  and ``KERNEL_PRESETS``.
 - ``cnnlib.quiet_tf``: TensorFlow and Keras imported without their start-up noise.
 
 Importing ``cnnlib`` is cheap: TensorFlow is only imported by the modules that need it.

@@ -93,7 +93,11 @@ def zero_pad(x, pad):
     x = np.asarray(x)
     check_ndim("x", x, 4, "(N, H, W, C)")
     (top, bottom), (left, right) = _pad_pairs(pad)
-    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    n, h, w, c = x.shape
+    # Several times faster than np.pad, which is general-purpose: allocate zeros, copy the middle.
+    padded = np.zeros((n, h + top + bottom, w + left + right, c), dtype=x.dtype)
+    padded[:, top:top + h, left:left + w] = x
+    return padded
 
 
 def _pad_pairs(pad):
@@ -193,9 +197,10 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     n, out_h, out_w = windows.shape[:3]
     cols = windows.reshape(n * out_h * out_w, f_h * f_w * c_in)
     dtype = np.result_type(x, w, b)
-    out = (cols @ w.reshape(-1, n_filters)).reshape(n, out_h, out_w, n_filters) + b
+    out = (cols @ w.reshape(-1, n_filters)).astype(dtype, copy=False)
+    out += b
     cache = (x.shape, x_pad.shape, cols, w, stride, pads)
-    return out.astype(dtype, copy=False), cache
+    return out.reshape(n, out_h, out_w, n_filters), cache
 
 
 def conv2d_backward(dout, cache):

@@ -150,3 +150,12 @@ def test_scaling_and_standardization_use_training_statistics():
     np.testing.assert_allclose(z.std(axis=(0, 1, 2)), 1, atol=1e-5)
     gray_mean, gray_std = data.channel_stats(np.ones((5, 28, 28)) * 3)
     assert gray_mean.shape == () and float(gray_mean) == 3 and float(gray_std) == 0
+
+
+@offline
+def test_channel_stats_of_the_full_cifar10_training_set():
+    """Over 50,000 images, are the statistics those the offline copy's README gives (no float32 drift)?"""
+    (x_train, _), _ = data.load_cifar10()
+    mean, std = data.channel_stats(x_train)
+    np.testing.assert_allclose(mean, [125.27, 122.93, 113.86], atol=0.01)
+    np.testing.assert_allclose(std, [62.53, 61.91, 66.46], atol=0.01)

@@ -1,0 +1,223 @@
+"""The one place where the course's nbgrader setup is defined.
+
+The project's ``course/`` folder holds the nbgrader *source* assignments
+(``course/<assignment-id>/<notebook>.ipynb``). An instructor's nbgrader course root (``instructor/``
+at the project root unless ``--course-dir`` says otherwise) sees them through a ``source`` symbolic
+link, so plain ``nbgrader`` commands run inside the root work too: the root gets an
+``nbgrader_config.py`` that loads :func:`nbgrader_config` from here.
+
+Layout of a course root::
+
+    instructor/
+        nbgrader_config.py      # two lines: load autograder.config.nbgrader_config
+        source -> ../course     # the project's source assignments
+        release/ submitted/ autograded/ feedback/ exchange/
+        gradebook.db            # nbgrader's gradebook (SQLite)
+        grades.csv              # written by `cnn-course export`
+"""
+
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from traitlets.config import Config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+COURSE_SOURCE = PROJECT_ROOT / "course"
+DEFAULT_COURSE_ROOT = PROJECT_ROOT / "instructor"
+COURSE_ID = "cnn-course"
+
+# Assignments are the folders named like ``01-edge-detection``; anything else in course/ (the
+# course map index.ipynb, images) is not an assignment.
+ASSIGNMENT_PATTERN = re.compile(r"^[0-9][0-9]-[A-Za-z0-9_.-]+$")
+
+_CONFIG_FILE = '''\
+# Written by `cnn-course`: the course's nbgrader settings live in autograder/config.py.
+from autograder.config import nbgrader_config, Limits
+
+c.merge(nbgrader_config(root={root!r}, limits=Limits(**{limits!r})))
+'''
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use while it is graded.
+
+    Attributes:
+        cell_timeout: seconds per code cell before the kernel is interrupted (the cell scores 0).
+        memory_mb: address-space limit of the kernel process (``RLIMIT_AS``), in MiB. TensorFlow
+            reserves a lot of virtual memory; keep this at 6 GiB or more for the Keras notebooks.
+        output_chars: characters of output kept per cell; the rest is dropped with a note.
+        max_restarts: kernel restarts per notebook after a crash before the rest is not run.
+    """
+
+    cell_timeout: int = 60
+    memory_mb: int = 8192
+    output_chars: int = 100_000
+    max_restarts: int = 3
+
+
+@dataclass(frozen=True)
+class Course:
+    """An instructor's nbgrader course root and the source assignments it grades.
+
+    Attributes:
+        root: the nbgrader course root (holds release/, submitted/, gradebook.db ...).
+        source: the folder of source assignments (the project's ``course/`` by default).
+        limits: resource limits for grading.
+    """
+
+    root: Path = DEFAULT_COURSE_ROOT
+    source: Path = COURSE_SOURCE
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def gradebook(self):
+        return self.root / "gradebook.db"
+
+    @property
+    def db_url(self):
+        return f"sqlite:///{self.gradebook}"
+
+    def step_dir(self, step, student=".", assignment=""):
+        """``root/<step>/<student>/<assignment>`` as nbgrader lays it out (step: submitted, ...)."""
+        return self.root / step / student / assignment if assignment else self.root / step / student
+
+    def assignments(self, wanted=None):
+        """The assignment ids, in teaching order; ``wanted`` (names) is checked against them.
+
+        Raises:
+            ValueError: if a wanted assignment does not exist, naming the ones that do.
+        """
+        found = sorted(p.name for p in self.source.iterdir()
+                       if p.is_dir() and ASSIGNMENT_PATTERN.match(p.name)) if self.source.is_dir() else []
+        if not wanted:
+            return found
+        unknown = [a for a in wanted if a not in found]
+        if unknown:
+            raise ValueError(f"Unknown assignment(s) {', '.join(map(repr, unknown))}. "
+                             f"Expected one of {found} (folders of {self.source}).")
+        return list(wanted)
+
+    def notebooks(self, assignment):
+        """Notebook names (without ``.ipynb``) of one source assignment."""
+        return sorted(p.stem for p in (self.source / assignment).glob("*.ipynb"))
+
+    def prepare(self):
+        """Create the course root: folders, the ``source`` link and ``nbgrader_config.py``.
+
+        Idempotent. Returns the course itself, for chaining.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "exchange").mkdir(exist_ok=True)
+        link = self.root / "source"
+        if link.is_symlink() and link.resolve() != self.source.resolve():
+            link.unlink()
+        if not link.exists():
+            link.symlink_to(os.path.relpath(self.source.resolve(), self.root.resolve()))
+        config = _CONFIG_FILE.format(root=str(self.root), limits=self.limits.__dict__)
+        config_file = self.root / "nbgrader_config.py"
+        if not config_file.exists() or config_file.read_text() != config:
+            config_file.write_text(config)
+        return self
+
+    def config(self):
+        return nbgrader_config(self.root, self.limits)
+
+    def api(self):
+        """nbgrader's ``NbGraderAPI`` on this course root, with the course's configuration."""
+        from nbgrader.apps import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+
+        _put_environment_on_path()
+        config = self.config()
+        return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def execute_config(limits=None):
+    """The settings of nbgrader's ``Execute`` (grading and a student's validation alike)."""
+    limits = limits or Limits()
+    c = Config()
+    c.Execute.timeout = limits.cell_timeout
+    c.Execute.extra_arguments = [
+        # ipykernel would forward native stderr (TensorFlow's start-up lines) into the cell, and
+        # nbgrader scores a graded cell with stderr output 0.
+        "--IPKernelApp.capture_fd_output=False",
+        "--HistoryManager.hist_file=:memory:",
+    ]
+    return c
+
+
+def _put_environment_on_path():
+    """nbgrader runs ``alembic`` by name when it creates a gradebook: find this environment's."""
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+class NbgraderFailed(RuntimeError):
+    """An nbgrader step failed; the message ends with the end of nbgrader's log."""
+
+
+def check_step(result, what):
+    """Raise :class:`NbgraderFailed` unless an ``NbGraderAPI`` result reports success.
+
+    Args:
+        result: the dict an ``NbGraderAPI`` method returns (success, log, error).
+        what: the step, for the message (e.g. "generate_assignment 01-edge-detection").
+    """
+    if not result.get("success"):
+        tail = "\n".join((result.get("log", "") + result.get("error", "")).strip().splitlines()[-15:])
+        raise NbgraderFailed(f"nbgrader {what} failed:\n{tail}")
+
+
+def nbgrader_config(root, limits=None):
+    """nbgrader's configuration for a course root: every setting the course changes, in one place.
+
+    Args:
+        root: the course root (``CourseDirectory.root``).
+        limits: a :class:`Limits`; the defaults when omitted.
+
+    Returns:
+        a ``traitlets.config.Config`` for nbgrader's apps, converters and ``NbGraderAPI``.
+    """
+    # Imported here so that importing autograder.config stays cheap for tools that only need paths.
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput, DeduplicateIds,
+        GetGrades, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+
+    from autograder.preprocessors import AddGradingNotes, DropUnknownCells, HideHiddenTracebacks
+    from autograder.sandbox import GuardedExecute
+
+    limits = limits or Limits()
+    c = Config()
+    c.CourseDirectory.root = str(Path(root).resolve())
+    c.CourseDirectory.course_id = COURSE_ID
+    # The default exchange (/srv/nbgrader/exchange) is not writable on a laptop.
+    c.Exchange.root = str(Path(root).resolve() / "exchange")
+    # Checkpoints and caches are not part of a submission.
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+    c.merge(execute_config(limits))
+    c.GuardedExecute.output_chars = limits.output_chars
+    c.GuardedExecute.max_restarts = limits.max_restarts
+    c.LimitedKernelManager.memory_mb = limits.memory_mb
+
+    # Autograde = sanitize (nbgrader's steps, plus dropping cells whose nbgrader metadata was
+    # invented by the student) then execute in a limited kernel that survives crashes.
+    c.Autograde.sanitize_preprocessors = [
+        ClearOutput, DropUnknownCells, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+        CheckCellMetadata]
+    c.OverwriteCells.add_missing_cells = True
+    c.Autograde.autograde_preprocessors = [
+        GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        AssignLatePenalties, CheckCellMetadata]
+
+    # Feedback: nbgrader's preprocessors, the grading notes on top, hidden tests (code and
+    # tracebacks) removed.
+    c.GenerateFeedback.preprocessors = [
+        GetGrades, CSSHTMLHeaderPreprocessor, AddGradingNotes, HideHiddenTracebacks, ClearHiddenTests]
+    return c

@@ -1,0 +1,144 @@
+"""Grade a synthetic class and print submissions per minute: the parallel path against plain nbgrader.
+
+    .venv/bin/python benchmarks/grade_class.py [--n 12] [--assignment 01-edge-detection]
+
+Generates N submissions of one assignment from its source notebook (correct ones, ones with a
+stubbed function, the untouched release, and hostile ones: an endless loop, a kernel that exits),
+then in the same run:
+
+1. plain sequential ``nbgrader autograde ASSIGNMENT --force`` (nbgrader's own configuration,
+   same cell timeout) on a copy of the course root;
+2. ``autograder.grading.autograde`` in parallel, ``--runs`` times with ``force``, checking that the
+   gradebook ends with every grade exactly once and the same values each run;
+3. one correct submission alone, for the wall time of one complete submission.
+"""
+
+import argparse
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "autograder" / "files"))
+
+from variants import STUB, answer, answer_cells  # noqa: E402
+
+from autograder.config import COURSE_SOURCE, Course, Limits  # noqa: E402
+from autograder.grading import autograde  # noqa: E402
+from autograder.release import release_assignments  # noqa: E402
+from autograder.submissions import import_submissions  # noqa: E402
+
+
+def make_class(source, release, n, folder):
+    """Write n submissions: a repeating mix of correct, partly wrong, empty and hostile work."""
+    functions = sorted(answer_cells(source))
+    first = functions[0]
+    mix = [("correct", source), ("stub", answer(source, functions[-1], STUB)), ("correct", source),
+           ("release", release), ("stub", answer(source, first, STUB)), ("correct", source),
+           ("endless_loop", answer(source, first, "while True:\n    pass")), ("correct", source),
+           ("stub", answer(source, functions[len(functions) // 2], STUB)), ("correct", source),
+           ("kernel_exit", answer(source, first, "import os\nos._exit(1)")), ("correct", source)]
+    kinds = {}
+    for i in range(n):
+        kind, nb = mix[i % len(mix)]
+        nbformat.write(nb, folder / f"s{i:03d}.ipynb")
+        kinds[f"s{i:03d}"] = kind
+    return kinds
+
+
+def grade_rows(gradebook):
+    with sqlite3.connect(gradebook) as db:
+        return sorted(db.execute(
+            "SELECT sa.student_id, c.name, g.auto_score FROM grade g "
+            "JOIN submitted_notebook sn ON g.notebook_id = sn.id "
+            "JOIN submitted_assignment sa ON sn.assignment_id = sa.id "
+            "JOIN base_cell c ON g.cell_id = c.id").fetchall())
+
+
+def totals(rows):
+    out = {}
+    for student, _, score in rows:
+        out[student] = out.get(student, 0) + (score or 0)
+    return out
+
+
+def plain_nbgrader(course, assignment, timeout, workdir):
+    """Sequential ``nbgrader autograde`` with nbgrader's defaults; returns (seconds, totals)."""
+    root = workdir / "plain-root"
+    shutil.copytree(course.root, root, symlinks=True)
+    (root / "nbgrader_config.py").unlink()
+    (root / "source").unlink()
+    (root / "source").symlink_to(course.source)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    (workdir / "nbgrader_config.py").write_text(
+        f"c.CourseDirectory.root = {str(root)!r}\n"
+        f"c.Exchange.root = {str(root / 'exchange')!r}\n"
+        f"c.Execute.timeout = {timeout}\n"
+        "c.Execute.extra_arguments = ['--IPKernelApp.capture_fd_output=False']\n")
+    command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"]
+    start = time.perf_counter()
+    subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
+    return time.perf_counter() - start, totals(grade_rows(root / "gradebook.db"))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=12, help="submissions (default %(default)s)")
+    parser.add_argument("--assignment", default=None, help="default: the first in course/")
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--timeout", type=int, default=10, help="seconds per cell (default %(default)s)")
+    parser.add_argument("--runs", type=int, default=3, help="parallel runs (default %(default)s)")
+    args = parser.parse_args()
+
+    assignment = args.assignment or Course().assignments()[0]
+    with tempfile.TemporaryDirectory(prefix="cnn-course-bench-") as tmp:
+        tmp = Path(tmp)
+        course = Course(root=tmp / "root", source=COURSE_SOURCE, limits=Limits(cell_timeout=args.timeout))
+        (release_dir,) = release_assignments(course, [assignment])
+        (source_path,) = (COURSE_SOURCE / assignment).glob("*.ipynb")
+        folder = tmp / "submissions"
+        folder.mkdir()
+        kinds = make_class(nbformat.read(source_path, 4),
+                           nbformat.read(release_dir / source_path.name, 4), args.n, folder)
+        import_submissions(course, assignment, folder)
+        print(f"{args.n} submissions of {assignment} on {os.cpu_count()} cores, "
+              f"cell timeout {args.timeout} s: " + ", ".join(
+                  f"{k} {list(kinds.values()).count(k)}" for k in sorted(set(kinds.values()))))
+
+        plain_s, plain_totals = plain_nbgrader(course, assignment, args.timeout, tmp)
+        print(f"plain nbgrader autograde (sequential): {plain_s:7.1f} s  "
+              f"{60 * args.n / plain_s:6.1f} submissions/min  graded {len(plain_totals)}/{args.n}")
+
+        runs = []
+        for run in range(args.runs):
+            start = time.perf_counter()
+            autograde(course, assignment, workers=args.workers, force=True, progress=False)
+            seconds = time.perf_counter() - start
+            runs.append(grade_rows(course.gradebook))
+            print(f"cnn-course autograde, {args.workers} workers, run {run + 1}: {seconds:7.1f} s  "
+                  f"{60 * args.n / seconds:6.1f} submissions/min  speed-up {plain_s / seconds:.2f}x")
+        cells = len({name for _, name, _ in runs[0]})
+        lost = [args.n * cells - len(set(rows)) for rows in runs]
+        duplicated = [len(rows) - len(set(rows)) for rows in runs]
+        print(f"grades expected per run: {args.n * cells}; lost per run: {lost}; "
+              f"duplicated per run: {duplicated}; runs identical: {all(r == runs[0] for r in runs)}")
+        ours = totals(runs[0])
+        differ = sorted(s for s in ours if plain_totals.get(s) != ours[s])
+        print("students scored differently from plain nbgrader: "
+              + (", ".join(f"{s} ({kinds[s]}: {plain_totals.get(s)} vs {ours[s]})" for s in differ) or "none"))
+
+        one = next(s for s, k in kinds.items() if k == "correct")
+        start = time.perf_counter()
+        autograde(course, assignment, students=[one], workers=1, force=True, progress=False)
+        print(f"one complete correct submission, alone (pool start included): {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,274 @@
+"""The course in a real browser: Debian's Chromium, driven by Playwright, in the JupyterLab that
+``make lab`` starts (headless, with a fresh profile).
+
+A learner opens assignment 1's release notebook, runs it, types a wrong answer and then the
+solutions into the stubs, and uses the kernel explorer; an instructor opens the formgrader. Each
+step checks what the user sees. Screenshots go to build/screenshots/.
+"""
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "01-edge-detection"
+NOTEBOOK = f"{ASSIGNMENT}/edge_detection.ipynb"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = ROOT / "build" / "screenshots"
+RUN_TIMEOUT_MS = 90_000
+
+# Settings of a fresh JupyterLab profile: every cell stays in the page (no windowing), and no
+# pop-up asks about news.
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+}
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _write_lab_settings(config_dir):
+    for plugin, values in LAB_SETTINGS.items():
+        package, name = plugin.rsplit("/", 1)
+        path = config_dir / "lab" / "user-settings" / package / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+
+
+def _wait_for_server(runtime_dir, make, timeout=180):
+    """The running server's info (url, token, pid), from the file it writes in its runtime dir."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for info_file in runtime_dir.glob("jpserver-*.json"):
+            info = json.loads(info_file.read_text())
+            try:
+                urllib.request.urlopen(f"{info['url']}api/status?token={info['token']}", timeout=2)
+                return info
+            except OSError:
+                pass
+        if make.poll() is not None:
+            break
+        time.sleep(0.5)
+    raise RuntimeError("`make lab` did not start JupyterLab; see its output in lab.log")
+
+
+@contextlib.contextmanager
+def _make_lab(base, **variables):
+    """JupyterLab started by ``make lab`` with a fresh profile and the given make variables, as a
+    user starts it; stopped by the server's process id. Yields (base url, token)."""
+    config_dir, runtime_dir = base / "config", base / "runtime"
+    _write_lab_settings(config_dir)
+    token = secrets.token_hex(16)
+    variables["LAB_ARGS"] = (f"--no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port={_free_port()} "
+                             f"--ServerApp.port_retries=0 --IdentityProvider.token={token}")
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config_dir), JUPYTER_RUNTIME_DIR=str(runtime_dir),
+               CNN_COURSE_MODE="fast")
+    with open(base / "lab.log", "w") as log:
+        make = subprocess.Popen(
+            ["make", "--no-print-directory", "lab", *(f"{k}={v}" for k, v in variables.items())],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            info = _wait_for_server(runtime_dir, make)
+            yield info["url"].rstrip("/"), token
+        finally:
+            if make.poll() is None:
+                for info_file in runtime_dir.glob("jpserver-*.json"):
+                    os.kill(json.loads(info_file.read_text())["pid"], signal.SIGTERM)
+                try:
+                    make.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    make.kill()
+                    make.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def _open(browser, url):
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.set_default_timeout(RUN_TIMEOUT_MS)
+    page.goto(url)
+    return page
+
+
+@pytest.fixture
+def student_page(browser, tmp_path):
+    """Assignment 1's release notebook, open in the JupyterLab a learner gets from ``make lab``."""
+    with _make_lab(tmp_path, STUDENT=tmp_path / "student", ASSIGNMENTS=ASSIGNMENT) as (url, token):
+        yield _open(browser, f"{url}/lab/tree/{NOTEBOOK}?token={token}")
+
+
+@pytest.fixture
+def instructor_page(browser, tmp_path):
+    """JupyterLab as an instructor starts it: ``make lab LAB_DIR=<course root>`` after a release."""
+    root = tmp_path / "instructor"
+    subprocess.run([str(Path(sys.executable).parent / "cnn-course"), "release", "--quiet",
+                    "--course-dir", str(root), ASSIGNMENT], check=True, capture_output=True)
+    with _make_lab(tmp_path, LAB_DIR=root) as (url, token):
+        yield _open(browser, f"{url}/lab?token={token}")
+
+
+# --------------------------------------------------------------------------- driving JupyterLab
+
+
+def _cell(page, index):
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(index)
+
+
+BUSY_JS = ("() => [...document.querySelectorAll('.jp-InputArea-prompt')]"
+           ".some(p => p.textContent.includes('*'))")
+
+
+def _wait_until_idle(page):
+    """Wait for the cells just started to run: [*] prompts appear, then all are gone and the status
+    bar says the kernel is idle."""
+    try:
+        page.wait_for_function(BUSY_JS, timeout=5_000)
+    except PlaywrightTimeout:
+        pass  # finished before we looked
+    page.wait_for_function(f"() => !({BUSY_JS})() && document.body.innerText.includes('| Idle')")
+
+
+def _menu(page, menu, item):
+    page.locator(".lm-MenuBar-itemLabel", has_text=menu).first.click()
+    page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
+
+
+def _type_into(page, index, text):
+    """Replace cell ``index``'s code by ``text``, as if typed (without the editor's auto-indent)."""
+    editor = _cell(page, index).locator(".cm-content")
+    editor.click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.insert_text(text)
+    page.keyboard.press("Escape")
+
+
+def _run_cell(page, index):
+    _cell(page, index).locator(".jp-InputArea-prompt").click()
+    page.keyboard.press("Shift+Enter")
+    _wait_until_idle(page)
+
+
+def _error_text(page, index):
+    errors = _cell(page, index).locator('[data-mime-type="application/vnd.jupyter.stderr"]')
+    return errors.inner_text() if errors.count() else ""
+
+
+def _snap(locator, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    locator.screenshot(path=SCREENSHOTS / f"{name}.png")
+
+
+def _solution(source_cell):
+    """The source notebook's solution, as a learner would type it (nbgrader markers left out)."""
+    return "\n".join(line for line in source_cell.source.splitlines()
+                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+
+
+def _graded_cells(path):
+    """{grade_id: (index, cell)} for a notebook's nbgrader cells."""
+    notebook = nbformat.read(path, as_version=4)
+    return {cell.metadata["nbgrader"]["grade_id"]: (index, cell)
+            for index, cell in enumerate(notebook.cells)
+            if "grade_id" in cell.metadata.get("nbgrader", {})}
+
+
+def test_learner_session_in_jupyterlab(student_page):
+    """Does a learner see figures, a working explorer, readable test failures and passing tests?"""
+    page = student_page
+    source = _graded_cells(ROOT / "course" / NOTEBOOK)
+    exercises = [grade_id for grade_id, (_, cell) in source.items()
+                 if cell.metadata["nbgrader"].get("solution")]
+    first = exercises[0]
+    stub_index = source[first][0]
+    test_index = source[f"test_{first}"][0]
+
+    # The notebook opens with a kernel; Run All stops at the first test, which fails on the stub.
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
+    page.wait_for_function("() => document.body.innerText.includes('| Idle')")
+    assert page.locator(".jp-NotebookPanel-toolbar", has_text="Validate").count() == 1
+    _menu(page, "Run", "Run All Cells")
+    _wait_until_idle(page)
+    figures = page.locator('.jp-OutputArea-output[data-mime-type="image/png"] img')
+    assert figures.count() >= 1, "no matplotlib figure is displayed before the first exercise"
+    _snap(figures.first, "01-figure")
+    assert "NotImplementedError" in _error_text(page, test_index)
+    _snap(_cell(page, test_index), "02-test-fails-on-stub")
+
+    # A wrong answer gets the course's readable message: what was expected, what came back.
+    stub = _cell(page, stub_index).locator(".cm-content").inner_text()
+    _type_into(page, stub_index, stub.replace("raise NotImplementedError()", "return 0.0"))
+    _run_cell(page, stub_index)
+    _run_cell(page, test_index)
+    message = _error_text(page, test_index)
+    assert "CheckFailed" in message and "expected" in message and "got 0" in message, message
+    _snap(_cell(page, test_index), "03-test-explains-wrong-answer")
+
+    # Every solution typed into its stub: the whole notebook runs and every test passes.
+    for grade_id in exercises:
+        _type_into(page, source[grade_id][0], _solution(source[grade_id][1]))
+    _menu(page, "Kernel", "Restart Kernel and Run All Cells")
+    page.locator(".jp-Dialog-button.jp-mod-accept").click()
+    page.wait_for_timeout(1000)
+    _wait_until_idle(page)
+    for grade_id, (index, _) in source.items():
+        if grade_id.startswith("test_"):
+            assert _error_text(page, index) == "", f"{grade_id} fails: {_error_text(page, index)}"
+            prompt = _cell(page, index).locator(".jp-InputArea-prompt").inner_text()
+            assert prompt.strip() not in ("[ ]:", ""), f"{grade_id} did not run"
+    _snap(_cell(page, test_index), "04-test-passes")
+
+    # The kernel explorer renders; its picture changes with the preset menu and with a typed number.
+    explorer = page.locator(".jp-OutputArea-output", has=page.locator(".widget-image")).last
+    explorer.wait_for()
+    picture = explorer.locator(".widget-image")
+    before = picture.get_attribute("src")
+    _snap(explorer, "05-explorer")
+    explorer.locator(".widget-dropdown select").select_option(label="sharpen")
+    page.wait_for_function("([img, old]) => img.getAttribute('src') !== old",
+                           arg=[picture.element_handle(), before])
+    _snap(explorer, "06-explorer-sharpen")
+    before = picture.get_attribute("src")
+    number = explorer.locator(".widget-text input").nth(4)
+    number.fill("9")
+    number.press("Enter")
+    page.wait_for_function("([img, old]) => img.getAttribute('src') !== old",
+                           arg=[picture.element_handle(), before])
+    _snap(explorer, "07-explorer-edited")
+
+
+def test_instructor_lab_has_nbgrader_tools(instructor_page):
+    """Does an instructor's JupyterLab offer Create Assignment and a formgrader listing the course?"""
+    page = instructor_page
+    page.wait_for_selector(".lm-MenuBar-itemLabel")
+    assert page.locator(".lm-TabBar-tabLabel, .lm-TabBar-tab", has_text="Create Assignment").count() >= 1
+    _menu(page, "Nbgrader", "Formgrader")
+    formgrader = page.frame_locator("iframe").first
+    formgrader.locator("td", has_text=ASSIGNMENT).first.wait_for()
+    _snap(page, "08-instructor-formgrader")

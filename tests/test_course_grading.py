@@ -1,0 +1,109 @@
+"""Every assignment in course/ survives the grading round trip.
+
+For each ``course/NN-*/`` folder: ``generate_assignment`` gives a release without solutions or
+hidden tests; autograding the source notebook gives full marks; the unchanged release gives 0;
+and a submission with one answer replaced by nbgrader's stub loses exactly the points of the
+test cells that name that function, or name an exercise whose solution calls it (a stubbed
+``correlate2d`` also fails the tests of ``apply_kernel_bank``, which is built on it).
+"""
+
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "autograder" / "files"))
+
+from variants import STUB, answer, answer_cells, points_naming  # noqa: E402
+
+from autograder.config import COURSE_SOURCE, Course, Limits  # noqa: E402
+from autograder.grading import autograde  # noqa: E402
+from autograder.release import INSTRUCTOR_ONLY, release_assignments  # noqa: E402
+from autograder.submissions import import_submissions  # noqa: E402
+
+pytestmark = pytest.mark.slow
+ASSIGNMENTS = Course().assignments()
+
+
+def _grade_cells(nb):
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory):
+    """One assignment released and graded: source, release and one stubbed answer per function."""
+    assignment = request.param
+    base = tmp_path_factory.mktemp(assignment)
+    course = Course(root=base / "root", source=COURSE_SOURCE, limits=Limits(cell_timeout=300))
+    (release_dir,) = release_assignments(course, [assignment])
+    (source_path,) = (COURSE_SOURCE / assignment).glob("*.ipynb")
+    source = nbformat.read(source_path, 4)
+    release = nbformat.read(release_dir / source_path.name, 4)
+    folder = base / "submissions"
+    folder.mkdir()
+    nbformat.write(source, folder / "source.ipynb")
+    nbformat.write(release, folder / "release.ipynb")
+    functions = sorted(answer_cells(source))
+    for function in functions:
+        nbformat.write(answer(source, function, STUB), folder / f"stub_{function}.ipynb")
+    import_submissions(course, assignment, folder)
+    results = autograde(course, assignment, progress=False)
+    return course, assignment, source, release, functions, results
+
+
+def _dependents(source, function):
+    """The function and every exercise whose solution calls it, directly or not."""
+    answers = answer_cells(source)
+    found, todo = {function}, [function]
+    while todo:
+        called = re.compile(rf"\b{re.escape(todo.pop())}\s*\(")
+        for name, cell in answers.items():
+            body = cell.source.split("\n", 1)[-1]  # not its own def line
+            if name not in found and called.search(body):
+                found.add(name)
+                todo.append(name)
+    return found
+
+
+def _points_lost(source, function):
+    """Points of the test cells naming ``function`` or one of its dependents (each cell once)."""
+    names = _dependents(source, function)
+    words = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+    return sum(c.metadata["nbgrader"]["points"] for c in _grade_cells(source).values()
+               if c.cell_type == "code" and words.search(c.source))
+
+
+def _total(result):
+    return sum(score for nb in result["grades"].values() for score, _ in nb["grades"].values())
+
+
+def test_release_has_no_solutions_or_hidden_tests(graded):
+    """Does the release keep nbgrader's stub in every answer cell and no instructor-only text?"""
+    _, _, _, release, functions, _ = graded
+    text = nbformat.writes(release)
+    assert not any(marker in text for marker in INSTRUCTOR_ONLY)
+    for function in functions:
+        assert "raise NotImplementedError()" in answer_cells(release)[function].source
+
+
+def test_source_gets_full_marks_and_release_zero(graded):
+    """Does the solution earn every point, and the untouched release none?"""
+    _, _, source, _, _, results = graded
+    maximum = sum(c.metadata["nbgrader"]["points"] for c in _grade_cells(source).values())
+    assert maximum > 0
+    assert results["source"]["status"] == "graded", results["source"]["notes"]
+    assert _total(results["source"]) == maximum, results["source"]["notes"]
+    assert _total(results["release"]) == 0
+
+
+def test_one_stubbed_function_loses_exactly_its_tests(graded):
+    """Does stubbing one function cost exactly the points of the test cells naming it (or its users)?"""
+    _, _, source, _, functions, results = graded
+    maximum = sum(c.metadata["nbgrader"]["points"] for c in _grade_cells(source).values())
+    for function in functions:
+        assert points_naming(source, function) > 0, f"no test cell names {function}"
+        lost = _points_lost(source, function)
+        assert _total(results[f"stub_{function}"]) == maximum - lost, function

@@ -1,0 +1,90 @@
+"""Are the course's source notebooks clean, well-formed for nbgrader, and do they run?
+
+Generic over every ``course/NN-topic/*.ipynb``: whoever adds an assignment gets these checks for free.
+"""
+
+import ast
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted(ROOT.glob("course/[0-9][0-9]-*/*.ipynb"))
+CELL_TIMEOUT_S = 300
+
+
+def _nbgrader(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def _answer_functions(nb):
+    """grade_id -> the function names defined at the top level of each solution cell."""
+    return {_nbgrader(c)["grade_id"]: [node.name for node in ast.parse(c.source).body
+                                       if isinstance(node, ast.FunctionDef)]
+            for c in nb.cells if _nbgrader(c).get("solution")}
+
+
+def _ids(paths):
+    return [path.parent.name for path in paths]
+
+
+def test_course_has_notebooks():
+    """Is there at least one assignment to check?"""
+    assert NOTEBOOKS, f"no notebooks found under {ROOT / 'course'}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_source_notebook_is_stripped(path):
+    """Is the source notebook committed without outputs and execution counts?"""
+    nb = nbformat.read(path, as_version=4)
+    dirty = [i for i, c in enumerate(nb.cells)
+             if c.cell_type == "code" and (c.outputs or c.execution_count is not None)]
+    assert not dirty, f"{path.name}: code cells {dirty} have outputs or execution counts; strip them"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_source_notebook_follows_the_grading_conventions(path):
+    """Imports first; one function per answer cell, named by its grade_id; test cells name their function."""
+    nb = nbformat.read(path, as_version=4)
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    first = _nbgrader(code_cells[0])
+    assert first.get("grade_id") == "imports" and first.get("locked") and not first.get("grade"), \
+        f"{path.name}: the first code cell must be the locked, ungraded 'imports' cell"
+    assert "from autograder import checks" in code_cells[0].source
+
+    grade_ids = [_nbgrader(c)["grade_id"] for c in nb.cells if _nbgrader(c)]
+    assert len(grade_ids) == len(set(grade_ids)), f"{path.name}: duplicate grade_ids in {grade_ids}"
+
+    answers = _answer_functions(nb)
+    for grade_id, functions in answers.items():
+        assert functions == [grade_id], \
+            f"{path.name}: answer cell {grade_id!r} must define exactly one function named {grade_id!r}, defines {functions}"
+
+    for cell in nb.cells:
+        meta = _nbgrader(cell)
+        if not meta.get("grade"):
+            continue
+        assert meta.get("locked") and meta.get("points", 0) > 0, f"{path.name}: {meta['grade_id']} needs points and a lock"
+        named = [f for f in answers if re.search(rf"\b{f}\b", cell.source)]
+        assert len(named) == 1 and meta["grade_id"].startswith(f"test_{named[0]}"), \
+            f"{path.name}: test cell {meta['grade_id']!r} must name exactly one answer function and be called test_<function>..., names {named}"
+        assert cell.source.count("### BEGIN HIDDEN TESTS") == cell.source.count("### END HIDDEN TESTS")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_runs_with_solutions(path, monkeypatch):
+    """Does the source notebook run top to bottom in fast mode, with no graded cell writing to stderr?"""
+    monkeypatch.setenv("CNN_COURSE_MODE", "fast")
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute()   # raises CellExecutionError, with the cell and its traceback, on any error
+    noisy = {_nbgrader(c)["grade_id"]: "".join(o.get("text", "") for o in c.outputs
+                                                if o.output_type == "stream" and o.name == "stderr")
+             for c in nb.cells if _nbgrader(c).get("grade")}
+    noisy = {grade_id: text for grade_id, text in noisy.items() if text}
+    assert not noisy, f"{path.name}: graded cells wrote to stderr (nbgrader scores them 0): {noisy}"
