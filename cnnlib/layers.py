@@ -192,14 +192,21 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     _check_window_fits(x.shape, pads, (f_h, f_w), "kernel")
 
     x_pad = zero_pad(x, pads)
-    # im2col: one row per output pixel, ordered (f_h, f_w, C) like w's first three axes.
-    windows = _windows(x_pad, (f_h, f_w), stride).transpose(0, 1, 2, 4, 5, 3)
-    n, out_h, out_w = windows.shape[:3]
-    cols = windows.reshape(n * out_h * out_w, f_h * f_w * c_in)
+    n = x.shape[0]
+    out_h, out_w = _out_hw(x_pad.shape, (f_h, f_w), stride)
+    # im2col, transposed: one column per output pixel, one row per (di, dj, c) like w's first three
+    # axes. Built channels-first so that every copy below, and every read in the backward pass,
+    # runs over contiguous memory.
+    x_cfirst = np.ascontiguousarray(x_pad.transpose(3, 0, 1, 2))        # (C, N, H_pad, W_pad)
+    cols_t = np.empty((f_h, f_w, c_in, n, out_h, out_w), dtype=x.dtype)
+    for di in range(f_h):
+        for dj in range(f_w):
+            cols_t[di, dj] = x_cfirst[:, :, di:di + stride * out_h:stride, dj:dj + stride * out_w:stride]
+    cols_t = cols_t.reshape(f_h * f_w * c_in, n * out_h * out_w)
     dtype = np.result_type(x, w, b)
-    out = (cols @ w.reshape(-1, n_filters)).astype(dtype, copy=False)
+    out = (cols_t.T @ w.reshape(-1, n_filters)).astype(dtype, copy=False)
     out += b
-    cache = (x.shape, x_pad.shape, cols, w, stride, pads)
+    cache = (x.shape, x_pad.shape, cols_t, w, stride, pads)
     return out.reshape(n, out_h, out_w, n_filters), cache
 
 
@@ -215,25 +222,26 @@ def conv2d_backward(dout, cache):
         dw: (f_h, f_w, C, F), the correlation of the input with dout.
         db: (F,), dout summed over batch, height and width.
     """
-    x_shape, x_pad_shape, cols, w, stride, pads = cache
+    x_shape, x_pad_shape, cols_t, w, stride, pads = cache
     f_h, f_w, c_in, n_filters = w.shape
     n, out_h, out_w = x_shape[0], *_out_hw(x_pad_shape, (f_h, f_w), stride)
     dout = _check_dout(dout, (n, out_h, out_w, n_filters))
 
     dout_rows = dout.reshape(-1, n_filters)
     db = dout_rows.sum(axis=0)
-    dw = (cols.T @ dout_rows).reshape(w.shape)
-    dcols = (dout_rows @ w.reshape(-1, n_filters).T).reshape(n, out_h, out_w, f_h, f_w, c_in)
+    dw = (cols_t @ dout_rows).reshape(w.shape)
+    dcols_t = (w.reshape(-1, n_filters) @ dout_rows.T).reshape(f_h, f_w, c_in, n, out_h, out_w)
 
-    # col2im: every kernel position adds its share back to the pixels it read.
-    dx_pad = np.zeros(x_pad_shape, dtype=dcols.dtype)
+    # col2im: every kernel position adds its share back to the pixels it read (channels-first).
+    dx_cfirst = np.zeros((c_in, n, x_pad_shape[1], x_pad_shape[2]), dtype=dcols_t.dtype)
     for di in range(f_h):
         for dj in range(f_w):
-            dx_pad[:, di:di + stride * out_h:stride, dj:dj + stride * out_w:stride] += dcols[:, :, :, di, dj]
+            dx_cfirst[:, :, di:di + stride * out_h:stride, dj:dj + stride * out_w:stride] += dcols_t[di, dj]
     (top, _), (left, _) = pads
-    dx = dx_pad[:, top:top + x_shape[1], left:left + x_shape[2]]
+    dx = dx_cfirst[:, :, top:top + x_shape[1], left:left + x_shape[2]].transpose(1, 2, 3, 0)
     dtype = np.result_type(dout, w)
-    return dx.astype(dtype, copy=False), dw.astype(dtype, copy=False), db.astype(dtype, copy=False)
+    return (np.ascontiguousarray(dx, dtype=dtype), dw.astype(dtype, copy=False),
+            db.astype(dtype, copy=False))
 
 
 def _out_hw(in_shape, window_hw, stride):
