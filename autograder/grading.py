@@ -13,7 +13,6 @@ recorded as failed, scored 0 and flagged for manual grading.
 """
 
 import concurrent.futures as futures
-import multiprocessing
 import os
 import re
 import shutil
@@ -30,6 +29,7 @@ from sqlalchemy.exc import SAWarning
 
 from autograder import notes
 from autograder.config import COURSE_ID, Course, Limits
+from autograder.workers import worker_pool
 
 GRADED, MISSING, FAILED = "graded", "missing", "failed"
 
@@ -127,8 +127,7 @@ def _run_pool(job, students, width):
     Returns (via ``yield from``): (students in flight when the pool broke, students not started).
     """
     queue, running, broken = list(students), {}, []
-    # spawn, not fork: the parent runs threads (progress bar) and holds an open gradebook.
-    with futures.ProcessPoolExecutor(width, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with worker_pool(width) as pool:
         while (queue or running) and not broken:
             while queue and len(running) < width:
                 student = queue.pop(0)

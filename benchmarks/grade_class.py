@@ -11,9 +11,14 @@ then in the same run:
 2. ``autograder.grading.autograde`` in parallel, ``--runs`` times with ``force``, checking that the
    gradebook ends with every grade exactly once and the same values each run;
 3. one correct submission alone, for the wall time of one complete submission.
+
+It also prints the machine's own parallel ceiling (the speed-up of one CPU-bound job per worker
+run side by side, against one such job alone) and, on Linux, the CPU time the whole machine spent
+per submission on each path, so that a speed-up can be read against what the cores allow.
 """
 
 import argparse
+import multiprocessing
 import os
 import shutil
 import sqlite3
@@ -69,6 +74,37 @@ def totals(rows):
     return out
 
 
+def machine_cpu_seconds():
+    """Busy CPU time of the whole machine so far (Linux's /proc/stat), or None elsewhere."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = (int(f) for f in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def spin(iterations):
+    total = 0
+    for i in range(iterations):
+        total += i * i
+    return total
+
+
+def parallel_ceiling(workers, iterations=20_000_000):
+    """``workers`` equal CPU-bound jobs side by side: their speed-up over one job run alone."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers) as pool:
+        pool.map(spin, [1000] * workers)  # start-up outside the timing
+        start = time.perf_counter()
+        pool.map(spin, [iterations])
+        one = time.perf_counter() - start
+        start = time.perf_counter()
+        pool.map(spin, [iterations] * workers, chunksize=1)
+        many = time.perf_counter() - start
+    return workers * one / many
+
+
 def plain_nbgrader(course, assignment, timeout, workdir):
     """Sequential ``nbgrader autograde`` with nbgrader's defaults; returns (seconds, totals)."""
     root = workdir / "plain-root"
@@ -86,6 +122,13 @@ def plain_nbgrader(course, assignment, timeout, workdir):
     start = time.perf_counter()
     subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
     return time.perf_counter() - start, totals(grade_rows(root / "gradebook.db"))
+
+
+def cpu_per_submission(cpu_start, n):
+    """The machine's CPU seconds per submission since ``cpu_start``, as text ("" off Linux)."""
+    if cpu_start is None:
+        return ""
+    return f"  machine CPU {(machine_cpu_seconds() - cpu_start) / n:.2f} s/submission"
 
 
 def main():
@@ -112,18 +155,25 @@ def main():
               f"cell timeout {args.timeout} s: " + ", ".join(
                   f"{k} {list(kinds.values()).count(k)}" for k in sorted(set(kinds.values()))))
 
+        print(f"parallel ceiling of this machine: {args.workers} CPU-bound processes finish "
+              f"{parallel_ceiling(args.workers):.2f}x faster than one")
+
+        cpu_start = machine_cpu_seconds()
         plain_s, plain_totals = plain_nbgrader(course, assignment, args.timeout, tmp)
         print(f"plain nbgrader autograde (sequential): {plain_s:7.1f} s  "
-              f"{60 * args.n / plain_s:6.1f} submissions/min  graded {len(plain_totals)}/{args.n}")
+              f"{60 * args.n / plain_s:6.1f} submissions/min  graded {len(plain_totals)}/{args.n}"
+              + cpu_per_submission(cpu_start, args.n))
 
         runs = []
         for run in range(args.runs):
+            cpu_start = machine_cpu_seconds()
             start = time.perf_counter()
             autograde(course, assignment, workers=args.workers, force=True, progress=False)
             seconds = time.perf_counter() - start
             runs.append(grade_rows(course.gradebook))
             print(f"cnn-course autograde, {args.workers} workers, run {run + 1}: {seconds:7.1f} s  "
-                  f"{60 * args.n / seconds:6.1f} submissions/min  speed-up {plain_s / seconds:.2f}x")
+                  f"{60 * args.n / seconds:6.1f} submissions/min  speed-up {plain_s / seconds:.2f}x"
+                  + cpu_per_submission(cpu_start, args.n))
         cells = len({name for _, name, _ in runs[0]})
         lost = [args.n * cells - len(set(rows)) for rows in runs]
         duplicated = [len(rows) - len(set(rows)) for rows in runs]

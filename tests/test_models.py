@@ -101,13 +101,16 @@ def test_shipped_mnist_classic_weights_reach_99_percent():
     assert (models.predict_proba(model, batches).argmax(axis=1) == y_test).mean() >= 0.99
 
 
-def test_shipped_cifar_weights_fit_the_final_architecture():
-    """Do the shipped CIFAR-10 weights load into build_cifar_net() and beat chance by far?"""
+def test_shipped_cifar_weights_classify_the_test_set():
+    """Do the shipped CIFAR-10 weights (84.9% on the whole test set) load and classify well?
+
+    Measured on these 500 test images, with the 2,000-image subset's statistics: 85.6%.
+    """
     model = models.load_compact_weights(models.build_cifar_net(), training.shipped_weights("cifar10_net"))
     (x_train, _), (x_test, y_test) = data.load_cifar10(n_train=2000, n_test=500, download=False)
     mean, std = data.channel_stats(x_train)
     batches = models.ImageBatches(x_test, y_test, lambda b: data.standardize(b, mean, std), 500, shuffle=False)
-    assert (models.predict_proba(model, batches).argmax(axis=1) == y_test[:, 0]).mean() > 0.6
+    assert (models.predict_proba(model, batches).argmax(axis=1) == y_test[:, 0]).mean() >= 0.8
 
 
 # --------------------------------------------------------------------------- evaluation
