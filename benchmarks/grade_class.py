@@ -21,7 +21,6 @@ import argparse
 import multiprocessing
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "autograder" / "files"))
 
+from helpers import gradebook_rows, scores  # noqa: E402
 from variants import STUB, answer, answer_cells  # noqa: E402
 
 from autograder.config import COURSE_SOURCE, Course, Limits  # noqa: E402
@@ -56,22 +56,6 @@ def make_class(source, release, n, folder):
         nbformat.write(nb, folder / f"s{i:03d}.ipynb")
         kinds[f"s{i:03d}"] = kind
     return kinds
-
-
-def grade_rows(gradebook):
-    with sqlite3.connect(gradebook) as db:
-        return sorted(db.execute(
-            "SELECT sa.student_id, c.name, g.auto_score FROM grade g "
-            "JOIN submitted_notebook sn ON g.notebook_id = sn.id "
-            "JOIN submitted_assignment sa ON sn.assignment_id = sa.id "
-            "JOIN base_cell c ON g.cell_id = c.id").fetchall())
-
-
-def totals(rows):
-    out = {}
-    for student, _, score in rows:
-        out[student] = out.get(student, 0) + (score or 0)
-    return out
 
 
 def machine_cpu_seconds():
@@ -121,7 +105,7 @@ def plain_nbgrader(course, assignment, timeout, workdir):
     command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"]
     start = time.perf_counter()
     subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
-    return time.perf_counter() - start, totals(grade_rows(root / "gradebook.db"))
+    return time.perf_counter() - start, scores(Course(root=root, source=course.source), assignment)
 
 
 def cpu_per_submission(cpu_start, n):
@@ -170,16 +154,16 @@ def main():
             start = time.perf_counter()
             autograde(course, assignment, workers=args.workers, force=True, progress=False)
             seconds = time.perf_counter() - start
-            runs.append(grade_rows(course.gradebook))
+            runs.append(gradebook_rows(course))
             print(f"cnn-course autograde, {args.workers} workers, run {run + 1}: {seconds:7.1f} s  "
                   f"{60 * args.n / seconds:6.1f} submissions/min  speed-up {plain_s / seconds:.2f}x"
                   + cpu_per_submission(cpu_start, args.n))
-        cells = len({name for _, name, _ in runs[0]})
+        cells = len({cell for _, _, cell, _ in runs[0]})
         lost = [args.n * cells - len(set(rows)) for rows in runs]
         duplicated = [len(rows) - len(set(rows)) for rows in runs]
         print(f"grades expected per run: {args.n * cells}; lost per run: {lost}; "
               f"duplicated per run: {duplicated}; runs identical: {all(r == runs[0] for r in runs)}")
-        ours = totals(runs[0])
+        ours = scores(course, assignment)
         differ = sorted(s for s in ours if plain_totals.get(s) != ours[s])
         print("students scored differently from plain nbgrader: "
               + (", ".join(f"{s} ({kinds[s]}: {plain_totals.get(s)} vs {ours[s]})" for s in differ) or "none"))

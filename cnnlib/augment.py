@@ -10,6 +10,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from cnnlib._validate import check_int, check_ndim
+from cnnlib.layers import zero_pad
 
 
 def random_crop(x, pad, rng):
@@ -30,7 +31,7 @@ def random_crop(x, pad, rng):
     check_ndim("x", x, 4, "(N, H, W, C)")
     pad = check_int("pad", pad, minimum=0)
     n, h, w, _ = x.shape
-    padded = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    padded = zero_pad(x, pad)
     windows = sliding_window_view(padded, (h, w), axis=(1, 2))   # (N, 2p+1, 2p+1, C, H, W), a view
     top = rng.integers(0, 2 * pad + 1, size=n)
     left = rng.integers(0, 2 * pad + 1, size=n)

@@ -61,7 +61,8 @@ def plot_confusion_matrix(matrix, class_names=None, ax=None):
             ax.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=8,
                     color="white" if matrix[i, j] > matrix.max() / 2 else "black")
     ax.set(xticks=range(n), yticks=range(n), xlabel="predicted", ylabel="true")
-    ax.set_xticklabels(names, rotation=45 if class_names is not None else 0, ha="right" if class_names else "center")
+    named = class_names is not None
+    ax.set_xticklabels(names, rotation=45 if named else 0, ha="right" if named else "center")
     ax.set_yticklabels(names)
     return ax
 

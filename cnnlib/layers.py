@@ -191,13 +191,15 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     pads = _conv_padding(pad, x.shape[1:3], (f_h, f_w), stride)
     _check_window_fits(x.shape, pads, (f_h, f_w), "kernel")
 
-    x_pad = zero_pad(x, pads)
-    n = x.shape[0]
-    out_h, out_w = _out_hw(x_pad.shape, (f_h, f_w), stride)
-    # im2col, transposed: one column per output pixel, one row per (di, dj, c) like w's first three
-    # axes. Built channels-first so that every copy below, and every read in the backward pass,
-    # runs over contiguous memory.
-    x_cfirst = np.ascontiguousarray(x_pad.transpose(3, 0, 1, 2))        # (C, N, H_pad, W_pad)
+    # The padded input, built channels-first in one copy so that every copy below, and every read
+    # in the backward pass, runs over contiguous memory.
+    (top, bottom), (left, right) = pads
+    n, h, w_in = x.shape[:3]
+    x_cfirst = np.zeros((c_in, n, h + top + bottom, w_in + left + right), dtype=x.dtype)  # (C, N, H_pad, W_pad)
+    x_cfirst[:, :, top:top + h, left:left + w_in] = x.transpose(3, 0, 1, 2)
+    x_pad_shape = (n, *x_cfirst.shape[2:], c_in)
+    out_h, out_w = _out_hw(x_pad_shape, (f_h, f_w), stride)
+    # im2col, transposed: one column per output pixel, one row per (di, dj, c) like w's first three axes.
     cols_t = np.empty((f_h, f_w, c_in, n, out_h, out_w), dtype=x.dtype)
     for di in range(f_h):
         for dj in range(f_w):
@@ -206,7 +208,7 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     dtype = np.result_type(x, w, b)
     out = (cols_t.T @ w.reshape(-1, n_filters)).astype(dtype, copy=False)
     out += b
-    cache = (x.shape, x_pad.shape, cols_t, w, stride, pads)
+    cache = (x.shape, x_pad_shape, cols_t, w, stride, pads)
     return out.reshape(n, out_h, out_w, n_filters), cache
 
 

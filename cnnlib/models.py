@@ -19,9 +19,8 @@ import os
 
 import numpy as np
 
-from cnnlib.quiet_tf import import_tensorflow, quiet_tensorflow_logs
+from cnnlib.quiet_tf import import_tensorflow
 
-quiet_tensorflow_logs()
 if os.environ["KERAS_BACKEND"] == "tensorflow":
     import_tensorflow()
 import keras  # noqa: E402  (after TensorFlow's start-up noise is silenced)
