@@ -29,7 +29,7 @@ from sqlalchemy.exc import SAWarning
 
 from autograder import notes
 from autograder.config import COURSE_ID, Course, Limits
-from autograder.workers import worker_pool
+from autograder.workers import default_width, worker_pool
 
 GRADED, MISSING, FAILED = "graded", "missing", "failed"
 
@@ -114,7 +114,7 @@ def _run_parallel(job, students, workers):
     """
     pending = list(students)
     while pending:
-        broken, pending = yield from _run_pool(job, pending, workers or os.cpu_count() or 1)
+        broken, pending = yield from _run_pool(job, pending, workers or default_width())
         for student in broken:
             again, _ = yield from _run_pool(job, [student], 1)
             if again:
@@ -134,19 +134,20 @@ def _run_pool(job, students, width):
                 running[pool.submit(grade_submission, student=student, **job)] = student
             done, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
             for future in done:
-                student = running.pop(future)
-                try:
-                    yield future.result()
-                except futures.process.BrokenProcessPool:
-                    broken.append(student)
-                except Exception as error:  # a bug of ours must not stop the class
-                    yield _failed(student, job["assignment"], f"{type(error).__name__}: {error}")
+                yield from _collect(future, running.pop(future), job["assignment"], broken)
         for future, student in running.items():
-            try:
-                yield future.result()
-            except futures.process.BrokenProcessPool:
-                broken.append(student)
+            yield from _collect(future, student, job["assignment"], broken)
     return broken, queue
+
+
+def _collect(future, student, assignment, broken):
+    """Yield a finished worker's result; a broken pool puts ``student`` on ``broken`` instead."""
+    try:
+        yield future.result()
+    except futures.process.BrokenProcessPool:
+        broken.append(student)
+    except Exception as error:  # a bug of ours must not stop the class
+        yield _failed(student, assignment, f"{type(error).__name__}: {error}")
 
 
 def _failed(student, assignment, reason):
@@ -185,7 +186,8 @@ def grade_submission(root, source, limits, template, assignment, student):
 
     outcome = local.api().autograde(assignment, student, force=True, create=True)
     if not outcome["success"]:
-        result.update(_failed(student, assignment, _cause(outcome.get("log", ""))), work=str(work))
+        failed = _failed(student, assignment, _cause(outcome.get("log", "")))
+        result.update(failed, notes=result["notes"] + failed["notes"], work=str(work))
         return result
     for path in sorted(Path(result["autograded"]).glob("*.ipynb")):
         result["notes"] += notes.execution_problems(nbformat.read(path, 4), limits.memory_mb)
@@ -241,6 +243,6 @@ def _record(course, db_url, result):
     if result["work"]:
         shutil.rmtree(result["work"], ignore_errors=True)
     lines = result["notes"]
-    if status == MISSING and not notes.read(course.root, assignment, student):
+    if status == MISSING and not notes.read(course.root, assignment, student, stages=["import"]):
         lines = ["no notebook was submitted: scored 0"]
     notes.write(course.root, assignment, student, "grading", lines)

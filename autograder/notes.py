@@ -29,13 +29,13 @@ def write(root, assignment, student, stage, lines):
     path.write_text(json.dumps(stored, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
 
 
-def read(root, assignment, student):
-    """All notes for one submission, import notes first."""
+def read(root, assignment, student, stages=STAGES):
+    """The notes of ``stages`` (default: all, import notes first) for one submission."""
     path = _path(root, assignment, student)
     if not path.exists():
         return []
     stored = json.loads(path.read_text())
-    return [line for stage in STAGES for line in stored.get(stage, [])]
+    return [line for stage in stages for line in stored.get(stage, [])]
 
 
 def metadata_problems(nb, gb, notebook, assignment):

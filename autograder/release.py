@@ -13,7 +13,7 @@ from pathlib import Path
 from autograder.config import Course, check_step
 
 # Text that must never reach a student: nbgrader removes the regions these markers open.
-INSTRUCTOR_ONLY = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+INSTRUCTOR_ONLY = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
 
 def release_assignments(course, assignments=None, progress=False):

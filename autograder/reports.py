@@ -2,7 +2,6 @@
 
 import concurrent.futures as futures
 import csv
-import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -10,7 +9,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from autograder import notes
 from autograder.config import COURSE_ID, Course, Limits, check_step
-from autograder.workers import worker_pool
+from autograder.workers import default_width, worker_pool
 
 
 def generate_feedback(course, assignment, students=None, workers=None, progress=True):
@@ -28,7 +27,7 @@ def generate_feedback(course, assignment, students=None, workers=None, progress=
                     if students is None or p.parent.name in students)
     if not graded:
         return []
-    with worker_pool(workers or os.cpu_count()) as pool:
+    with worker_pool(workers or default_width()) as pool:
         jobs = [pool.submit(_feedback_one, str(course.root), str(course.source), asdict(course.limits),
                             assignment, student) for student in graded]
         for job in tqdm(futures.as_completed(jobs), total=len(jobs), desc=f"feedback {assignment}",

@@ -17,8 +17,15 @@ import multiprocessing
 import os
 import warnings
 
+from sqlalchemy.exc import SAWarning
+
 PRELOAD = ["autograder.grading", "autograder.reports"]
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
+
+
+def default_width():
+    """Workers when the caller does not say: one per CPU core."""
+    return os.cpu_count() or 1
 
 
 def worker_pool(width):
@@ -29,7 +36,7 @@ def worker_pool(width):
     else:
         context = multiprocessing.get_context("spawn")
     environment = dict(os.environ)
-    threads = str(max(1, (os.cpu_count() or 1) // width))
+    threads = str(max(1, default_width() // width))
     for variable in THREAD_VARIABLES:
         environment.setdefault(variable, threads)
     return futures.ProcessPoolExecutor(width, mp_context=context, initializer=_start_worker,
@@ -40,6 +47,4 @@ def _start_worker(environment):
     os.environ.clear()
     os.environ.update(environment)
     # nbgrader's gradebook code trips SQLAlchemy's autoflush notices; the rows are written.
-    from sqlalchemy.exc import SAWarning
-
     warnings.filterwarnings("ignore", category=SAWarning)

@@ -15,10 +15,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.release import INSTRUCTOR_ONLY
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SOURCES = sorted(ROOT.glob("course/[0-9][0-9]-*/*.ipynb"))
-INSTRUCTOR_ONLY = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS")
 
 
 def _repository_files():

@@ -21,7 +21,6 @@ from autograder.submissions import import_submissions
 pytestmark = pytest.mark.slow
 
 A, NB = "01-sample", "sample"
-RELU_POINTS = 3  # test_relu (1) + test_relu_hidden (2); zero_pad has the other 3
 
 # student id -> (expected score, a fragment of the expected note or None)
 EXPECTED = {
@@ -161,7 +160,7 @@ def test_every_student_is_graded_once(graded):
     assert set(results) == set(EXPECTED)
 
 
-def test_course_files_survive(graded, released_sample):
+def test_course_files_survive(graded):
     """Do relative and absolute writes from a submission leave the course's files intact?"""
     course, _ = graded
     assert course.gradebook.read_bytes()[:16] == b"SQLite format 3\x00"
