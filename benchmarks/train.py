@@ -65,17 +65,12 @@ def run_keras_mnist(epochs, save):
     from cnnlib import models
 
     (x_train, y_train), (x_test, y_test) = data.load_mnist()
-    recipe = dict(models.MNIST_RECIPE)
-    epochs = epochs or recipe["epochs"]
+    recipe = models.MNIST_RECIPE
     train = models.ImageBatches(x_train, y_train, data.scale_to_unit, recipe["batch_size"])
     test = models.ImageBatches(x_test, y_test, data.scale_to_unit, 1000, shuffle=False)
     model = models.model_from_spec((28, 28, 1), models.MNIST_CLASSIC_SPEC, name="mnist_classic")
-    start = time.perf_counter()
-    models.fit(model, train, epochs=epochs, learning_rate=recipe["learning_rate"])
-    seconds = time.perf_counter() - start
-    if save:
-        models.save_compact_weights(model, ROOT / "cnnlib/weights/mnist_classic.npz")
-    return report("keras-mnist", _keras_accuracy(model, test), epochs, seconds, len(x_train))
+    return _train_keras("keras-mnist", model, train, test, epochs or recipe["epochs"], recipe["learning_rate"],
+                        "mnist_classic.npz" if save else None)
 
 
 def run_cifar(epochs, save, width=1):
@@ -83,8 +78,7 @@ def run_cifar(epochs, save, width=1):
     from cnnlib import models
 
     (x_train, y_train), (x_test, y_test) = data.load_cifar10()
-    recipe = dict(models.CIFAR_RECIPE)
-    epochs = epochs or recipe["epochs"]
+    recipe = models.CIFAR_RECIPE
     mean, std = data.channel_stats(x_train)
 
     def preprocess(batch):
@@ -95,13 +89,26 @@ def run_cifar(epochs, save, width=1):
 
     train = models.ImageBatches(x_train, y_train, preprocess, recipe["batch_size"], augment=crops_and_flips)
     test = models.ImageBatches(x_test, y_test, preprocess, 1000, shuffle=False)
-    model = models.build_cifar_net(width=width)
+    return _train_keras(f"cifar (width {width})", models.build_cifar_net(width=width), train, test,
+                        epochs or recipe["epochs"], recipe["learning_rate"], "cifar10_net.npz" if save else None)
+
+
+def _train_keras(name, model, train, test, epochs, learning_rate, weights_file):
+    """Train with ``models.fit`` and report; with a ``weights_file`` name, also save the weights to
+    cnnlib/weights/ and report the accuracy of the saved (int8) weights as shipped."""
+    from cnnlib import models
+
     start = time.perf_counter()
-    models.fit(model, train, epochs=epochs, learning_rate=recipe["learning_rate"])
+    models.fit(model, train, epochs=epochs, learning_rate=learning_rate)
     seconds = time.perf_counter() - start
-    if save:
-        models.save_compact_weights(model, ROOT / "cnnlib/weights/cifar10_net.npz")
-    return report(f"cifar (width {width})", _keras_accuracy(model, test), epochs, seconds, len(x_train))
+    result = report(name, _keras_accuracy(model, test), epochs, seconds, len(train.x))
+    if weights_file:
+        path = ROOT / "cnnlib/weights" / weights_file
+        models.save_compact_weights(model, path)
+        shipped = _keras_accuracy(models.load_compact_weights(model, path), test)
+        print(json.dumps({"model": name, "saved": str(path.relative_to(ROOT)),
+                          "shipped_test_accuracy": round(shipped, 4)}), flush=True)
+    return result
 
 
 def _keras_accuracy(model, batches):

@@ -1,7 +1,9 @@
 """Every assignment in course/ survives the grading round trip.
 
 For each ``course/NN-*/`` folder: ``generate_assignment`` gives a release without solutions or
-hidden tests; autograding the source notebook gives full marks; the unchanged release gives 0;
+hidden tests; autograding the source notebook (which runs it top to bottom in fast mode, as
+nbgrader's autograde switches fast mode on) gives full marks with no error in any cell, graded or
+not; the unchanged release gives 0;
 and a submission with one answer replaced by nbgrader's stub loses exactly the points of the
 test cells that name that function, or name an exercise whose solution calls it (a stubbed
 ``correlate2d`` also fails the tests of ``apply_kernel_bank``, which is built on it).
@@ -16,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "autograder" / "files"))
 
-from variants import STUB, answer, answer_cells, points_naming  # noqa: E402
+from variants import STUB, answer, answer_cells, graded_cells, points_naming  # noqa: E402
 
 from autograder.config import COURSE_SOURCE, Course, Limits  # noqa: E402
 from autograder.grading import autograde  # noqa: E402
@@ -25,11 +27,6 @@ from autograder.submissions import import_submissions  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ASSIGNMENTS = Course().assignments()
-
-
-def _grade_cells(nb):
-    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade")}
 
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
@@ -72,7 +69,7 @@ def _points_lost(source, function):
     """Points of the test cells naming ``function`` or one of its dependents (each cell once)."""
     names = _dependents(source, function)
     words = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
-    return sum(c.metadata["nbgrader"]["points"] for c in _grade_cells(source).values()
+    return sum(c.metadata["nbgrader"]["points"] for c in graded_cells(source).values()
                if c.cell_type == "code" and words.search(c.source))
 
 
@@ -92,17 +89,28 @@ def test_release_has_no_solutions_or_hidden_tests(graded):
 def test_source_gets_full_marks_and_release_zero(graded):
     """Does the solution earn every point, and the untouched release none?"""
     _, _, source, _, _, results = graded
-    maximum = sum(c.metadata["nbgrader"]["points"] for c in _grade_cells(source).values())
+    maximum = sum(c.metadata["nbgrader"]["points"] for c in graded_cells(source).values())
     assert maximum > 0
     assert results["source"]["status"] == "graded", results["source"]["notes"]
     assert _total(results["source"]) == maximum, results["source"]["notes"]
     assert _total(results["release"]) == 0
 
 
+def test_source_runs_without_errors(graded):
+    """Does every cell of the solution run, ungraded ones too (nbgrader scores only graded cells)?"""
+    course, assignment, _, _, _, _ = graded
+    (path,) = course.step_dir("autograded", "source", assignment).glob("*.ipynb")
+    nb = nbformat.read(path, 4)
+    errors = [f"code cell {number}: {output.ename}: {output.evalue}\n{cell.source[:300]}"
+              for number, cell in enumerate(nb.cells, start=1) if cell.cell_type == "code"
+              for output in cell.outputs if output.output_type == "error"]
+    assert not errors, f"{path.name} raised in fast mode:\n" + "\n\n".join(errors)
+
+
 def test_one_stubbed_function_loses_exactly_its_tests(graded):
     """Does stubbing one function cost exactly the points of the test cells naming it (or its users)?"""
     _, _, source, _, functions, results = graded
-    maximum = sum(c.metadata["nbgrader"]["points"] for c in _grade_cells(source).values())
+    maximum = sum(c.metadata["nbgrader"]["points"] for c in graded_cells(source).values())
     for function in functions:
         assert points_naming(source, function) > 0, f"no test cell names {function}"
         lost = _points_lost(source, function)

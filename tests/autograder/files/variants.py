@@ -39,9 +39,14 @@ def answer_cells(nb):
             if c.metadata.get("nbgrader", {}).get("solution") and not c.metadata["nbgrader"].get("grade")}
 
 
+def graded_cells(nb):
+    """grade id -> cell, for every graded cell (tests, and any graded answer)."""
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade")}
+
+
 def points_naming(nb, function):
     """Points of the test cells whose source names ``function``."""
     word = re.compile(rf"\b{re.escape(function)}\b")
-    return sum(c.metadata["nbgrader"]["points"] for c in nb.cells
-               if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
-               and word.search(c.source))
+    return sum(c.metadata["nbgrader"]["points"] for c in graded_cells(nb).values()
+               if c.cell_type == "code" and word.search(c.source))
