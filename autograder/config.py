@@ -49,14 +49,28 @@ class Limits:
         cell_timeout: seconds per code cell before the kernel is interrupted (the cell scores 0).
         memory_mb: address-space limit of the kernel process (``RLIMIT_AS``), in MiB. TensorFlow
             reserves a lot of virtual memory; keep this at 6 GiB or more for the Keras notebooks.
-        output_chars: characters of output kept per cell; the rest is dropped with a note.
+        output_chars: characters of text output kept per cell; the rest is dropped with a note.
+        image_chars: characters of images (base64) kept per cell; plots beyond are left out.
         max_restarts: kernel restarts per notebook after a crash before the rest is not run.
+        cpu_seconds: CPU time of one kernel (all its threads) before it is killed.
+        file_mb: the largest file a kernel may write, in MiB.
+        processes: processes and threads a kernel may run at once (where a pids cgroup can be made).
+        open_files: file descriptors a kernel may hold open.
+        isolation: ``auto`` (a bubblewrap sandbox per kernel where it can run, else limits only,
+            and every feedback says so), ``required`` (grading fails where bubblewrap cannot run)
+            or ``off``.
     """
 
     cell_timeout: int = 60
     memory_mb: int = 8192
     output_chars: int = 100_000
+    image_chars: int = 8_000_000
     max_restarts: int = 3
+    cpu_seconds: int = 900
+    file_mb: int = 256
+    processes: int = 256
+    open_files: int = 1024
+    isolation: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -67,11 +81,14 @@ class Course:
         root: the nbgrader course root (holds release/, submitted/, gradebook.db ...).
         source: the folder of source assignments (the project's ``course/`` by default).
         limits: resource limits for grading.
+        library: a folder holding the copy of ``cnnlib`` that grading kernels see in place of the
+            real one (``autograder.withheld``); empty for the real one.
     """
 
     root: Path = DEFAULT_COURSE_ROOT
     source: Path = COURSE_SOURCE
     limits: Limits = field(default_factory=Limits)
+    library: str = ""
 
     @property
     def gradebook(self):
@@ -124,7 +141,7 @@ class Course:
         return self
 
     def config(self):
-        return nbgrader_config(self.root, self.limits)
+        return nbgrader_config(self.root, self.limits, self.library)
 
     def api(self):
         """nbgrader's ``NbGraderAPI`` on this course root, with the course's configuration."""
@@ -173,12 +190,13 @@ def check_step(result, what):
         raise NbgraderFailed(f"nbgrader {what} failed:\n{tail}")
 
 
-def nbgrader_config(root, limits=None):
+def nbgrader_config(root, limits=None, library=""):
     """nbgrader's configuration for a course root: every setting the course changes, in one place.
 
     Args:
         root: the course root (``CourseDirectory.root``).
         limits: a :class:`Limits`; the defaults when omitted.
+        library: see :class:`Course`.
 
     Returns:
         a ``traitlets.config.Config`` for nbgrader's apps, converters and ``NbGraderAPI``.
@@ -186,10 +204,11 @@ def nbgrader_config(root, limits=None):
     # Imported here so that importing autograder.config stays cheap for tools that only need paths.
     from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import (
-        AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput, DeduplicateIds,
+        AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds,
         GetGrades, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 
-    from autograder.preprocessors import AddGradingNotes, DropUnknownCells, HideHiddenTracebacks
+    from autograder.preprocessors import (
+        AddGradingNotes, ClearHiddenTestCells, DropUnknownCells, HideHiddenTracebacks, SanitizeNotebook)
     from autograder.sandbox import GuardedExecute
 
     limits = limits or Limits()
@@ -203,8 +222,9 @@ def nbgrader_config(root, limits=None):
 
     c.merge(execute_config(limits))
     c.GuardedExecute.output_chars = limits.output_chars
+    c.GuardedExecute.image_chars = limits.image_chars
     c.GuardedExecute.max_restarts = limits.max_restarts
-    c.LimitedKernelManager.memory_mb = limits.memory_mb
+    c.merge(kernel_config(limits, library))
 
     # Autograde = sanitize (nbgrader's steps, plus dropping cells whose nbgrader metadata was
     # invented by the student) then execute in a limited kernel that survives crashes.
@@ -213,11 +233,35 @@ def nbgrader_config(root, limits=None):
         CheckCellMetadata]
     c.OverwriteCells.add_missing_cells = True
     c.Autograde.autograde_preprocessors = [
-        GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-        AssignLatePenalties, CheckCellMetadata]
+        GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SanitizeNotebook,
+        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 
     # Feedback: nbgrader's preprocessors, the grading notes on top, hidden tests (code and
-    # tracebacks) removed.
+    # tracebacks) removed from the test cells only (a student's own cell may mention the markers),
+    # and nothing a submission wrote left live.
     c.GenerateFeedback.preprocessors = [
-        GetGrades, CSSHTMLHeaderPreprocessor, AddGradingNotes, HideHiddenTracebacks, ClearHiddenTests]
+        GetGrades, CSSHTMLHeaderPreprocessor, SanitizeNotebook, AddGradingNotes, HideHiddenTracebacks,
+        ClearHiddenTestCells]
+    return c
+
+
+def kernel_config(limits, library=""):
+    """The settings of grading kernels: the sandbox, its limits and what it may read."""
+    import cnnlib
+    import cnnlib.data
+
+    from autograder.isolation import resolve
+
+    sandboxed, _ = resolve(limits.isolation)
+    folders, variables = cnnlib.data.data_folders()
+    c = Config()
+    k = c.SandboxedKernelManager
+    k.sandboxed = "yes" if sandboxed else "no"
+    k.memory_mb, k.cpu_seconds, k.file_mb = limits.memory_mb, limits.cpu_seconds, limits.file_mb
+    k.processes, k.open_files = limits.processes, limits.open_files
+    k.readable = [str(folder) for folder in folders]
+    k.environment = variables
+    real = str(Path(cnnlib.__file__).resolve().parent)
+    k.library = {real: str(Path(library) / "cnnlib") if library else real,
+                 str(Path(__file__).resolve().parent): str(Path(__file__).resolve().parent)}
     return c

@@ -29,6 +29,8 @@ from sqlalchemy.exc import SAWarning
 
 from autograder import notes
 from autograder.config import COURSE_ID, Course, Limits
+from autograder.isolation import resolve
+from autograder.withheld import assignment_settings, build_library
 from autograder.workers import default_width, worker_pool
 
 GRADED, MISSING, FAILED = "graded", "missing", "failed"
@@ -50,6 +52,7 @@ def autograde(course, assignment, students=None, workers=None, force=False, prog
     """
     from tqdm import tqdm
 
+    sandboxed, reason = resolve(course.limits.isolation)
     course.prepare()
     submitted = course.root / "submitted"
     everyone = sorted(p.parent.name for p in submitted.glob(f"*/{assignment}") if p.is_dir())
@@ -58,7 +61,13 @@ def autograde(course, assignment, students=None, workers=None, force=False, prog
     results = {}
     if not todo:
         return results
+    isolation_note = [] if sandboxed else [f"isolation was off while this was graded: {reason}"]
     with tempfile.TemporaryDirectory(prefix="cnn-course-grading-") as tmp:
+        import cnnlib
+
+        settings = assignment_settings(sorted((course.source / assignment).glob("*.ipynb")))
+        library = Path(tmp) / "library"
+        build_library(Path(cnnlib.__file__).resolve().parent, settings["withheld"], library)
         # Grades go into a private working copy, put in place when the run ends: a submission
         # that writes into the course's gradebook.db while it runs is overwritten.
         working = Course(root=Path(tmp), source=course.source, limits=course.limits)
@@ -66,11 +75,12 @@ def autograde(course, assignment, students=None, workers=None, force=False, prog
         template = Path(tmp) / "template.db"
         _snapshot(working.gradebook, template)
         job = dict(root=str(course.root), source=str(course.source), limits=asdict(course.limits),
-                   template=str(template), assignment=assignment)
+                   template=str(template), assignment=assignment, library=str(library))
         try:
             with tqdm(total=len(todo), desc=f"autograde {assignment}", unit="submission",
                       disable=not progress) as bar:
                 for result in _run_parallel(job, todo, workers):
+                    result["notes"] = isolation_note + result["notes"]
                     _record(course, working.db_url, result)
                     results[result["student"]] = result
                     bar.update()
@@ -156,7 +166,7 @@ def _failed(student, assignment, reason):
                 autograded=None, work=None)
 
 
-def grade_submission(root, source, limits, template, assignment, student):
+def grade_submission(root, source, limits, template, assignment, student, library=""):
     """Grade one submission in a temporary course root (runs in a worker process).
 
     Returns:
@@ -167,7 +177,7 @@ def grade_submission(root, source, limits, template, assignment, student):
     """
     limits = Limits(**limits)
     work = Path(tempfile.mkdtemp(prefix="cnn-course-worker-"))
-    local = Course(root=work, source=work / "source", limits=limits)
+    local = Course(root=work, source=work / "source", limits=limits, library=library)
     shutil.copytree(Path(source) / assignment, local.source / assignment)
     shutil.copytree(Path(root) / "submitted" / student / assignment,
                     local.step_dir("submitted", student, assignment))

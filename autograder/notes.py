@@ -2,10 +2,11 @@
 
 The same lines appear in the student's feedback (``AddGradingNotes``) and in the instructor's
 summary. They are kept per submission in ``<course root>/notes/<assignment>/<student>.json``,
-one list per stage (``import``, ``grading``); re-running a stage replaces its list.
+one list per stage (``import``, ``grading``, ``feedback``); re-running a stage replaces its list.
 """
 
 import json
+import re
 from pathlib import Path
 
 from nbformat import NotebookNode
@@ -13,7 +14,7 @@ from nbgrader.preprocessors import ClearHiddenTests
 
 from autograder.sandbox import KERNEL_DIED, NOT_RUN, TIMEOUT_ERROR, TRUNCATED
 
-STAGES = ("import", "grading")
+STAGES = ("import", "grading", "feedback")
 
 
 def _path(root, assignment, student):
@@ -117,10 +118,10 @@ def _describe(output, name, memory_mb):
         return f"{name} was not run: the kernel crashed too often"
     if ename == "MemoryError" or "raised MemoryError" in evalue:
         return f"{name} ran out of memory (limit {memory_mb} MiB)"
-    if "grading checks cannot run" in evalue:
-        return f"{name}: the notebook replaced functions the tests rely on ({evalue.split('replaced ')[-1].split('. Remove')[0]})"
-    if "cnnlib.layers) is switched off" in evalue:
-        return f"{name}: the function calls cnnlib.layers instead of implementing it"
+    withheld = re.search(r"(cnnlib\.[\w.]+) is withheld", evalue)
+    if withheld:
+        return (f"{name}: the function calls {withheld.group(1)}, which is withheld while this "
+                "assignment is graded (0 for this test: the grade is for your own implementation)")
     return None
 
 

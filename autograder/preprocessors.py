@@ -1,4 +1,4 @@
-"""Two small nbgrader preprocessors the course adds to nbgrader's own.
+"""The small nbgrader preprocessors the course adds to nbgrader's own.
 
 - :class:`DropUnknownCells` (autograde, before ``DeduplicateIds``): a cell's nbgrader metadata is
   the student's to edit. Metadata naming a grade id the gradebook does not know is removed (the
@@ -7,13 +7,21 @@
 - :class:`AddGradingNotes` (feedback): puts the grader's notes about a submission (see
   ``autograder.notes``) in a Markdown cell at the top of the feedback.
 - :class:`HideHiddenTracebacks` (feedback): a failed hidden test shows its message only.
+- :class:`ClearHiddenTestCells` (feedback): nbgrader's ``ClearHiddenTests`` on test cells only,
+  so that a student's own cell that mentions the markers is just text.
+- :class:`SanitizeNotebook` (autograde and feedback): nothing from a submission left live
+  (``autograder.sanitize``).
 """
+
+import html
 
 from nbformat.v4 import new_markdown_cell
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 
 from autograder import notes
+from autograder.sanitize import sanitize_notebook
+from autograder.testcells import is_test_cell
 
 
 class DropUnknownCells(NbGraderPreprocessor):
@@ -74,9 +82,30 @@ class AddGradingNotes(NbGraderPreprocessor):
         root = self.config.CourseDirectory.root
         lines = notes.read(root, info["assignment"], info["student"])
         if lines:
-            text = "**Notes from the grader**\n\n" + "\n".join(f"- {line}" for line in lines)
+            text = "**Notes from the grader**\n\n" + "\n".join(f"- {_plain(line)}" for line in lines)
             nb.cells.insert(0, new_markdown_cell(text))
         return nb, resources
+
+
+def _plain(line):
+    """A note as markdown that shows its text literally (it may quote what a student wrote)."""
+    return "".join(f"\\{c}" if c in "\\`*_{}[]()#+-.!|<>~$" else c for c in html.escape(line, quote=False))
+
+
+class ClearHiddenTestCells(ClearHiddenTests):
+    """Remove hidden test regions from the test cells; leave every other cell as it is."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if is_test_cell(cell):
+            return super().preprocess_cell(cell, resources, index)
+        return cell, resources
+
+
+class SanitizeNotebook(NbGraderPreprocessor):
+    """Keep only inert outputs, markdown, attachments and metadata (``autograder.sanitize``)."""
+
+    def preprocess(self, nb, resources):
+        return sanitize_notebook(nb), resources
 
 
 class HideHiddenTracebacks(NbGraderPreprocessor):
@@ -86,7 +115,7 @@ class HideHiddenTracebacks(NbGraderPreprocessor):
     """
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code" and "BEGIN HIDDEN TESTS" in cell.source:
+        if is_test_cell(cell) and "BEGIN HIDDEN TESTS" in cell.source:
             for output in cell.outputs:
                 if output.output_type == "error":
                     output.traceback = [f"{output.ename}: {output.evalue}"]

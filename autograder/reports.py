@@ -28,18 +28,33 @@ def generate_feedback(course, assignment, students=None, workers=None, progress=
     if not graded:
         return []
     with worker_pool(workers or default_width()) as pool:
-        jobs = [pool.submit(_feedback_one, str(course.root), str(course.source), asdict(course.limits),
-                            assignment, student) for student in graded]
+        jobs = {pool.submit(_feedback_one, str(course.root), str(course.source), asdict(course.limits),
+                            assignment, student): student for student in graded}
         for job in tqdm(futures.as_completed(jobs), total=len(jobs), desc=f"feedback {assignment}",
                         unit="submission", disable=not progress):
-            job.result()
+            try:  # one student's feedback failing must not stop the others'
+                job.result()
+                lines = []
+            except Exception as error:
+                lines = [f"no feedback page could be made ({type(error).__name__}: {str(error)[-200:]})"]
+            notes.write(course.root, assignment, jobs[job], "feedback", lines)
     return [course.step_dir("feedback", student, assignment) for student in graded]
+
+
+# Failure messages wrap instead of scrolling sideways.
+FEEDBACK_STYLE = """<style>
+.jp-RenderedText pre, .output_error pre, .output_stream pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+</style>
+"""
 
 
 def _feedback_one(root, source, limits, assignment, student):
     course = Course(root=Path(root), source=Path(source), limits=Limits(**limits))
     check_step(course.api().generate_feedback(assignment, student, force=True),
                f"generate_feedback {assignment} for {student}")
+    for page in course.step_dir("feedback", student, assignment).glob("*.html"):
+        page.write_text(page.read_text(encoding="utf-8").replace("</head>", FEEDBACK_STYLE + "</head>", 1),
+                        encoding="utf-8")
 
 
 def grade_table(course):

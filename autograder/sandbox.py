@@ -3,58 +3,58 @@
 nbgrader's ``Execute`` already interrupts a cell that runs past ``Execute.timeout`` and scores it
 0. :class:`GuardedExecute` adds what a class of a few hundred students needs:
 
-- the kernel runs under a memory limit (:class:`LimitedKernelManager`, through
-  ``autograder.launcher``): a memory bomb raises ``MemoryError`` in its own cell;
+- the kernel runs in a sandbox under resource limits (``autograder.isolation``), with the
+  assignment's graded references withheld from its copy of ``cnnlib`` (``autograder.withheld``);
+- the notebook runs in two phases. First the kernel runs every cell that is not a graded test,
+  in order: the student's code and the notebook's own. Then the graded test cells run, in order,
+  in this (the grader's) process, calling the student's functions in the kernel
+  (``autograder.harness``): no verdict depends on what the submission's process can change, and
+  the kernel never sees a test's code or its expected values;
 - a kernel that dies (``os._exit``, killed, out of memory) or ignores the interrupt after a
   timeout costs the cell that did it: the kernel is restarted, the cells that had run fine before
   are run again (their outputs are kept from the first run), and grading goes on;
-- each cell keeps at most ``output_chars`` characters of output, so 100 MB of prints cannot
-  swamp the grader or the feedback;
+- each cell keeps at most ``output_chars`` characters of text and ``image_chars`` characters of
+  images (base64), so 100 MB of prints cannot swamp the grader or the feedback, and plots stay;
 - the kernel's working directory is a scratch copy of the assignment's files outside the course
-  directory, so a submission's relative writes (``../../gradebook.db``) reach nothing of the
-  grader's.
+  directory, which is all of the disk it may write.
 """
 
 import copy
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
+import nbformat
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
+from autograder.isolation import SandboxedKernelManager
+from autograder.testcells import answer_names, first_code_cell, is_test_cell
+from autograder.withheld import METADATA_KEY
+
 TIMEOUT_ERROR = "CellTimeoutError"  # nbgrader's Execute.error_on_timeout ename
 KERNEL_DIED = "KernelDied"
 NOT_RUN = "CellNotRun"
 TRUNCATED = "[output truncated: this cell printed more than {limit} characters]"
-
-
-class LimitedKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels start under an address-space limit."""
-
-    memory_mb = Integer(8192, help="Address-space limit of the kernel process in MiB.").tag(config=True)
-
-    def format_kernel_cmd(self, extra_arguments=None):
-        command = super().format_kernel_cmd(extra_arguments)
-        return [sys.executable, "-m", "autograder.launcher", str(self.memory_mb), *command]
+IMAGE_DROPPED = "[image left out: this cell's images exceeded {limit} characters]"
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
 
 
 class GuardedExecute(Execute):
-    """nbgrader's ``Execute`` in a limited kernel that survives crashes, hangs and floods."""
+    """nbgrader's ``Execute`` in a sandboxed kernel, tests run outside it, surviving crashes."""
 
-    output_chars = Integer(100_000, help="Characters of output kept per cell.").tag(config=True)
+    output_chars = Integer(100_000, help="Characters of text output kept per cell.").tag(config=True)
+    image_chars = Integer(8_000_000, help="Characters of images (base64) kept per cell.").tag(config=True)
     max_restarts = Integer(3, help="Kernel restarts per notebook before the rest is not run.").tag(config=True)
     settle_timeout = Integer(
         5, help="Seconds a kernel gets to become responsive after a timed-out cell is interrupted."
     ).tag(config=True)
 
     def __init__(self, **kwargs):
-        kwargs["kernel_manager_class"] = LimitedKernelManager
+        kwargs["kernel_manager_class"] = SandboxedKernelManager
         super().__init__(**kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
@@ -63,8 +63,11 @@ class GuardedExecute(Execute):
         original_path = metadata.get("path")
         self._restarts = 0
         self._replayable = []  # indices of code cells that ran without error, in order
-        self._printed = {}  # characters of output kept so far, per cell index
-        with tempfile.TemporaryDirectory(prefix="cnn-course-kernel-") as scratch:
+        self._deferred = []  # indices of graded test cells, run after the others
+        self._printed = {}  # characters of text output kept so far, per cell index
+        self._drawn = {}  # characters of images kept so far, per cell index
+        self._source = _source_notebook(self.config, resources)
+        with tempfile.TemporaryDirectory(prefix="cnn-course-scratch-") as scratch:
             if original_path:
                 _copy_files(Path(original_path), Path(scratch))
             metadata["path"] = scratch
@@ -74,38 +77,83 @@ class GuardedExecute(Execute):
                 metadata["path"] = original_path
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or not cell.source.strip():
-            return cell, resources
+        if is_test_cell(cell):
+            cell.outputs = []
+            self._deferred.append(index)
+        elif cell.cell_type == "code" and cell.source.strip():
+            cell = self._run_in_kernel(cell, resources, index)
+        if index == len(self.nb.cells) - 1:
+            self._run_tests()
+        return cell, resources
+
+    def _run_in_kernel(self, cell, resources, index):
         if self.kc is None:  # gave up after too many restarts
             cell.outputs = [_error(NOT_RUN, "not run: the kernel crashed too often before this cell")]
-            return cell, resources
+            return cell
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except CellTimeoutError:  # interrupted, but the kernel never went idle
             cell.outputs.append(_error(TIMEOUT_ERROR, "the cell ran past the time limit and did "
                                        "not stop when interrupted; the kernel was restarted"))
             self._recover()
-            return cell, resources
+            return cell
         except DeadKernelError:
             cell.outputs.append(_error(
                 KERNEL_DIED, "the kernel stopped while running this cell (it exited, was killed "
                 "or ran out of memory); it was restarted and the cells before this one run again"))
             self._recover()
-            return cell, resources
+            return cell
         if _has_error(cell, TIMEOUT_ERROR):
             if not self._responsive():
                 self._recover()
         elif not _has_error(cell):
             self._replayable.append(index)
-        return cell, resources
+        return cell
+
+    def _run_tests(self):
+        """Phase two: the graded test cells, here, against the kernel's answers."""
+        from autograder.harness import TestHarness
+
+        if not self._deferred:
+            return
+        source = self._source or nbformat.v4.new_notebook()
+        first = first_code_cell(source)
+        mutates = source.metadata.get(METADATA_KEY, {}).get("mutates", {})
+        harness = TestHarness(self, first.source if first else "", answer_names(source), mutates,
+                              self.timeout, self.output_chars, self.settle_timeout)
+        if self._source is None:
+            harness.setup_error = "the source notebook of this submission was not found"
+        elif self.kc is not None:
+            harness.warm_up()
+        for index in self._deferred:
+            cell = self.nb.cells[index]
+            if self.kc is None:
+                cell.outputs = [_error(NOT_RUN, "not run: the kernel crashed too often before this cell")]
+            else:
+                cell.outputs = harness.run(cell)
+
+    def recover_after_call(self):
+        """After a test's call into the kernel timed out or killed it: a responsive kernel again."""
+        if self.kc is None:
+            return
+        if not run_sync(self.km.is_alive)() or not self._responsive():
+            self._recover()
 
     def output(self, outs, msg, display_id, cell_index):
-        size = _output_size(msg)
-        used = self._printed.get(cell_index, 0)
-        self._printed[cell_index] = used + size
-        if used + size <= self.output_chars or msg["msg_type"] == "error":
+        text, images = _output_size(msg)
+        used_text, used_images = self._printed.get(cell_index, 0), self._drawn.get(cell_index, 0)
+        self._printed[cell_index], self._drawn[cell_index] = used_text + text, used_images + images
+        if msg["msg_type"] == "error":
             return super().output(outs, msg, display_id, cell_index)
-        if used <= self.output_chars:  # the first output over the limit: say so, once
+        if used_images + images > self.image_chars:
+            msg = copy.deepcopy(msg)
+            data = msg["content"].get("data", {})
+            for mime in IMAGE_TYPES:
+                data.pop(mime, None)
+            data["text/plain"] = IMAGE_DROPPED.format(limit=self.image_chars)
+        if used_text + text <= self.output_chars:
+            return super().output(outs, msg, display_id, cell_index)
+        if used_text <= self.output_chars:  # the first output over the limit: say so, once
             note = new_output("stream", name="stdout", text="\n" + TRUNCATED.format(limit=self.output_chars) + "\n")
             outs.append(note)
         return None
@@ -179,7 +227,21 @@ def _has_error(cell, ename=None):
 
 
 def _output_size(msg):
+    """(characters of text, characters of images) in one output message."""
     content = msg.get("content", {})
     if "text" in content:
-        return len(content["text"])
-    return sum(len(str(value)) for value in content.get("data", {}).values())
+        return len(content["text"]), 0
+    data = content.get("data", {})
+    images = sum(len(str(value)) for mime, value in data.items() if mime in IMAGE_TYPES)
+    text = sum(len(str(value)) for mime, value in data.items() if mime not in IMAGE_TYPES)
+    return text, images
+
+
+def _source_notebook(config, resources):
+    """The instructor's source notebook of the one being graded (its tests and solutions)."""
+    info = resources.get("nbgrader", {})
+    root = config.CourseDirectory.get("root")
+    if not root or "assignment" not in info or "notebook" not in info:
+        return None
+    path = Path(root) / "source" / info["assignment"] / f"{info['notebook']}.ipynb"
+    return nbformat.read(str(path), 4) if path.is_file() else None

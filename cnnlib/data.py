@@ -166,6 +166,19 @@ def _search_dirs(path):
     return dirs
 
 
+def data_folders():
+    """Where the loaders look, for a process that must find the same files from elsewhere.
+
+    Returns:
+        (the search folders that exist, the environment variables that make a process with
+        another home directory search the same folders).
+    """
+    variables = {"KERAS_HOME": os.environ.get("KERAS_HOME", str(Path.home() / ".keras"))}
+    if os.environ.get(DATA_VARIABLE):
+        variables[DATA_VARIABLE] = os.environ[DATA_VARIABLE]
+    return [folder for folder, _ in _search_dirs(None) if folder.is_dir()], variables
+
+
 def _find(name, file_names, path):
     """First existing file (or folder) among ``file_names`` in the search folders, else None."""
     if path is not None and Path(path).is_file():

@@ -10,6 +10,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 ASSIGNMENT = "01-sample"
 NOTEBOOK = "sample"
 FUNCTIONS = ("relu", "zero_pad")
+# The references of the two exercises: not in the kernel while the sample is graded.
+WITHHELD = ("cnnlib.layers.relu_forward", "cnnlib.layers.zero_pad")
 POINTS = {"test_relu": 1, "test_relu_hidden": 2, "test_zero_pad": 1, "test_zero_pad_hidden": 2}
 
 IMPORTS = """\
@@ -38,9 +40,13 @@ TEST_RELU = """\
 # Tests relu on a worked example.
 checks.assert_close("relu([-1, 0, 2])", relu(np.array([-1.0, 0.0, 2.0])), np.array([0.0, 0.0, 2.0]))"""
 
+# Text that only the hidden tests hold: it must never reach a kernel or a feedback page.
+HIDDEN_SECRET = "hidden-test-secret-5f1c0de"
+
 TEST_RELU_HIDDEN = """\
 # Tests relu against the reference.
 ### BEGIN HIDDEN TESTS
+# """ + HIDDEN_SECRET + """
 rng = np.random.default_rng(0)
 checks.compare_with_reference("relu", relu, lambda x: layers.relu_forward(x)[0],
                               [{"x": rng.normal(size=(2, 3, 4, 5))}])
@@ -81,6 +87,7 @@ def sample_notebook():
     ]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["cnn_course"] = {"withheld": list(WITHHELD)}
     return nb
 
 

@@ -1,0 +1,190 @@
+"""A sandbox per grading kernel: bubblewrap namespaces, resource limits, IPC sockets.
+
+:class:`SandboxedKernelManager` starts each grading kernel as
+
+    python -m autograder.launcher LIMITS -- bwrap OPTIONS -- python -m ipykernel_launcher -f CONN
+
+- **namespaces** (bubblewrap): its own user (uid 65534, no capabilities), PID, network, IPC, UTS
+  and mount namespaces. ``/`` is an empty read-only tmpfs holding, read-only, only ``/usr``, the
+  Python environment, the course library (``cnnlib``, with the assignment's graded references
+  withheld: see ``autograder.withheld``), ``autograder`` (the checks the notebooks import) and the
+  data sets; read-write, only the kernel's scratch copy of the assignment's files and its socket
+  folder. No course root, no ``course/``, no home directory, no other kernel's files.
+- **no network**: the kernel talks to the grader over IPC sockets in its own folder
+  (``transport="ipc"``); its network namespace has nothing but an isolated loopback.
+- **everything it starts dies with it**: bubblewrap is PID 1 of the kernel's PID namespace, and
+  ``--die-with-parent`` ends it with the grader.
+- **limits** (``autograder.launcher``, set before bubblewrap starts, inherited and impossible to
+  raise without privileges): address space, CPU seconds, file size, open files, and processes
+  (a pids cgroup, where one can be made).
+- interrupts are sent as messages, since signals would reach bubblewrap, not the kernel.
+
+Where bubblewrap cannot run (macOS, Windows, a container without user namespaces), the kernel
+runs with the same limits but without the namespaces, and grading says so (see :func:`probe`).
+"""
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Dict, Integer, List, Unicode
+
+SANDBOX_UID = 65534
+# Environment variables a kernel keeps; everything else (tokens, the grader's paths) is dropped.
+KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "TZ", "CI", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING",
+                  "CNN_COURSE_MODE", "KERAS_BACKEND", "PYTHONWARNINGS", "MPLBACKEND",
+                  "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+                  "TF_NUM_INTEROP_THREADS", "TF_CPP_MIN_LOG_LEVEL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+class IsolationUnavailable(RuntimeError):
+    """``--isolation required`` was asked for where bubblewrap cannot run."""
+
+
+@functools.cache
+def probe():
+    """Can bubblewrap make the sandbox here?
+
+    Returns:
+        (True, "") or (False, the reason in a few words).
+    """
+    bwrap = shutil.which("bwrap")
+    if sys.platform != "linux":
+        return False, f"bubblewrap needs Linux (this is {sys.platform})"
+    if not bwrap:
+        return False, "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    command = [bwrap, *_namespace_options(), "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+               "true"]
+    try:
+        run = subprocess.run(command, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return False, f"bubblewrap failed to start ({error})"
+    if run.returncode != 0:
+        return False, f"bubblewrap cannot create namespaces here ({run.stderr.strip()[:160]})"
+    return True, ""
+
+
+def resolve(mode):
+    """Whether to sandbox kernels, for an isolation mode ``auto``, ``required`` or ``off``.
+
+    Returns:
+        (sandboxed, reason it is not) — reason is "" when sandboxed.
+
+    Raises:
+        IsolationUnavailable: mode ``required`` where bubblewrap cannot run.
+        ValueError: an unknown mode.
+    """
+    if mode not in ("auto", "required", "off"):
+        raise ValueError(f"Invalid isolation {mode!r}: expected 'auto', 'required' or 'off'.")
+    if mode == "off":
+        return False, "isolation was switched off (--isolation off)"
+    available, reason = probe()
+    if not available and mode == "required":
+        raise IsolationUnavailable(f"Grading needs isolation (--isolation required), but {reason}.")
+    return available, reason
+
+
+def _namespace_options():
+    return ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--unshare-pid",
+            "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname",
+            "grading", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """Kernels in a bubblewrap sandbox (or, with ``sandboxed=False``, only under limits)."""
+
+    sandboxed = Unicode("yes", help="'yes' to run kernels in bubblewrap, 'no' for limits only.").tag(config=True)
+    memory_mb = Integer(8192, help="Address-space limit (MiB).").tag(config=True)
+    cpu_seconds = Integer(900, help="CPU time limit of the kernel process (s).").tag(config=True)
+    file_mb = Integer(256, help="Largest file the kernel may write (MiB).").tag(config=True)
+    processes = Integer(256, help="Processes and threads the kernel may run at once.").tag(config=True)
+    open_files = Integer(1024, help="Open file descriptors.").tag(config=True)
+    library = Dict(help="Real folder -> folder shown in its place (the withheld copy of cnnlib).").tag(config=True)
+    readable = List(Unicode(), help="Extra folders or files the kernel may read (data sets).").tag(config=True)
+    environment = Dict(help="Extra environment variables inside the sandbox (where the data is).").tag(config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.run_dir = Path(tempfile.mkdtemp(prefix="cnn-course-kernel-"))
+        self.transport = "ipc"
+        self.ip = str(self.run_dir / "socket")
+        self.connection_file = str(self.run_dir / "connection.json")
+        self.kernel_spec.interrupt_mode = "message"
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        kernel = super().format_kernel_cmd(extra_arguments)
+        limits = [f"--memory-mb={self.memory_mb}", f"--cpu-seconds={self.cpu_seconds}",
+                  f"--file-mb={self.file_mb}", f"--processes={self.processes}",
+                  f"--open-files={self.open_files}", f"--cgroup-name={self.run_dir.name}"]
+        if self.sandboxed != "yes":
+            # No namespaces to hide the real library: the withheld copy comes first on the path.
+            copies = sorted({str(Path(shown).parent) for real, shown in self.library.items() if real != shown})
+            limits += [f"--python-path={path}" for path in copies]
+            return [sys.executable, "-m", "autograder.launcher", *limits, "--", *kernel]
+        launcher = [sys.executable, "-m", "autograder.launcher", *limits, "--"]
+        return launcher + self._bwrap_command() + ["--", *kernel]
+
+    def _bwrap_command(self):
+        scratch = str(Path(self._launch_args.get("cwd") or os.getcwd()).resolve())
+        command = [shutil.which("bwrap"), *_namespace_options(), "--clearenv"]
+        for name in KEPT_VARIABLES:
+            if name in os.environ:
+                command += ["--setenv", name, os.environ[name]]
+        command += ["--setenv", "HOME", scratch, "--setenv", "TMPDIR", "/tmp",
+                    "--setenv", "MPLCONFIGDIR", str(self.run_dir / "matplotlib"),
+                    "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "PYTHONNOUSERSITE", "1",
+                    "--setenv", "PYTHONWARNINGS", os.environ.get("PYTHONWARNINGS", "ignore")]
+        for name, value in self.environment.items():
+            command += ["--setenv", name, value]
+        for folder in ("/usr", "/bin", "/lib", "/lib64", "/sbin"):
+            path = Path(folder)
+            if path.is_symlink():
+                command += ["--symlink", os.readlink(path), folder]
+            elif path.exists():
+                command += ["--ro-bind", folder, folder]
+        for path in sorted({sys.base_prefix, sys.prefix, *self.readable}):
+            if not path.startswith("/usr/") and Path(path).exists():
+                command += ["--ro-bind", path, path]
+        for real, shown in self.library.items():
+            command += ["--ro-bind", shown, real]
+        self._write_identity()
+        command += ["--ro-bind", str(self.run_dir / "passwd"), "/etc/passwd",
+                    "--ro-bind", str(self.run_dir / "group"), "/etc/group"]
+        for file in ("/etc/ld.so.cache", "/etc/localtime"):
+            if Path(file).exists():
+                command += ["--ro-bind", file, file]
+        command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                    "--bind", str(self.run_dir), str(self.run_dir), "--bind", scratch, scratch,
+                    "--remount-ro", "/", "--chdir", scratch]
+        return command
+
+    def _write_identity(self):
+        """/etc/passwd and /etc/group naming the sandbox's one user, and a matplotlib cache."""
+        (self.run_dir / "passwd").write_text(f"student:x:{SANDBOX_UID}:{SANDBOX_UID}::/tmp:/bin/false\n")
+        (self.run_dir / "group").write_text(f"student:x:{SANDBOX_UID}:\n")
+        cache = self.run_dir / "matplotlib"
+        cache.mkdir(exist_ok=True)
+        for fontlist in _matplotlib_fontlists():
+            shutil.copy(fontlist, cache / fontlist.name)
+
+    async def _async_cleanup_resources(self, restart=False):
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            from autograder.launcher import remove_cgroup
+
+            remove_cgroup(self.run_dir.name)
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources
+
+
+@functools.cache
+def _matplotlib_fontlists():
+    """The grader's matplotlib font cache, so that a kernel need not rebuild it (a second or more)."""
+    folder = Path(os.environ.get("MPLCONFIGDIR") or Path.home() / ".cache" / "matplotlib")
+    return tuple(folder.glob("fontlist-*.json")) if folder.is_dir() else ()

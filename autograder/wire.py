@@ -1,0 +1,143 @@
+"""Plain data across the boundary between the grader and a submission's kernel.
+
+Arguments go to the student's functions and results come back as JSON text in which NumPy arrays
+travel as ``.npy`` bytes (``allow_pickle=False``) and Keras models as their configuration and
+weights. Nothing is ever unpickled, imported or executed on decoding: a submission can only send
+values, never code, to the grader.
+
+Supported: None, bool, int, float, complex, str, NumPy arrays and scalars (not of dtype object),
+lists, tuples, dicts with str or int keys, and Keras models (rebuilt with Keras' safe mode, which
+refuses ``Lambda`` layers and classes from outside Keras).
+
+Used on both sides: imported by the kernel (so kept free of imports beyond NumPy) and by the grader.
+"""
+
+import base64
+import io
+import json
+
+import numpy as np
+
+MAX_DEPTH = 20
+
+
+class WireError(ValueError):
+    """A value that cannot cross the boundary, or a message that is not valid."""
+
+
+def dumps(value):
+    """``value`` as JSON text (see the module docstring for what it may hold)."""
+    return json.dumps(_encode(value, 0), allow_nan=False, separators=(",", ":"))
+
+
+def loads(text, max_chars=512 * 2**20):
+    """The value that :func:`dumps` wrote; raises :class:`WireError` for anything else."""
+    if not isinstance(text, str) or len(text) > max_chars:
+        raise WireError(f"a message of {len(text) if isinstance(text, str) else type(text).__name__} "
+                        f"characters was refused (the limit is {max_chars}).")
+    try:
+        return _decode(json.loads(text), 0)
+    except (TypeError, KeyError, IndexError, json.JSONDecodeError) as error:
+        raise WireError(f"an invalid message was refused ({type(error).__name__}: {error})") from None
+
+
+def _encode(value, depth):
+    if depth > MAX_DEPTH:
+        raise WireError(f"values nested deeper than {MAX_DEPTH} levels cannot be sent")
+    if value is None or type(value) in (bool, int, str):
+        return value
+    if type(value) is float:
+        return value if np.isfinite(value) else {"float": repr(value)}
+    if type(value) is complex:
+        return {"complex": [repr(value.real), repr(value.imag)]}
+    if isinstance(value, (np.ndarray, np.generic)):
+        return {"ndarray": _array_bytes(value), "scalar": isinstance(value, np.generic)}
+    if type(value) in (list, tuple):
+        return {type(value).__name__: [_encode(v, depth + 1) for v in value]}
+    if type(value) is dict:
+        if not all(type(k) in (str, int) for k in value):
+            raise WireError("dict keys must be str or int")
+        return {"dict": [[k, _encode(v, depth + 1)] for k, v in value.items()]}
+    if _is_keras_model(value):
+        return {"keras_model": _encode(_model_parts(value), depth + 1)}
+    if hasattr(value, "__array__"):  # a tensor of TensorFlow, JAX or Keras
+        return _encode(np.asarray(value), depth)
+    raise WireError(f"a value of type {type(value).__name__} cannot be passed to or returned by a "
+                    "graded function: use numbers, strings, NumPy arrays, lists, tuples, dicts or a Keras model")
+
+
+def _decode(data, depth):
+    if depth > MAX_DEPTH:
+        raise WireError(f"values nested deeper than {MAX_DEPTH} levels are refused")
+    if data is None or type(data) in (bool, int, str, float):
+        return data
+    if type(data) is not dict or len(data) not in (1, 2):
+        raise WireError(f"unexpected {type(data).__name__} in a message")
+    if "float" in data:
+        return float(_one_of(data["float"], ("nan", "inf", "-inf")))
+    if "complex" in data:
+        real, imag = data["complex"]
+        return complex(float(real), float(imag))
+    if "ndarray" in data:
+        array = np.load(io.BytesIO(base64.b64decode(data["ndarray"], validate=True)), allow_pickle=False)
+        return array[()] if data.get("scalar") else array
+    if "list" in data:
+        return [_decode(v, depth + 1) for v in data["list"]]
+    if "tuple" in data:
+        return tuple(_decode(v, depth + 1) for v in data["tuple"])
+    if "dict" in data:
+        out = {}
+        for key, item in data["dict"]:
+            if type(key) not in (str, int):
+                raise WireError("dict keys must be str or int")
+            out[key] = _decode(item, depth + 1)
+        return out
+    if "keras_model" in data:
+        return _rebuild_model(_decode(data["keras_model"], depth + 1))
+    raise WireError(f"unknown value kind {sorted(data)}")
+
+
+def _one_of(value, allowed):
+    if value not in allowed:
+        raise WireError(f"{value!r} is not one of {allowed}")
+    return value
+
+
+def _array_bytes(value):
+    array = np.asarray(value)
+    if array.dtype.hasobject:
+        raise WireError("arrays of Python objects (dtype object) cannot be sent")
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _is_keras_model(value):
+    return any(cls.__module__.startswith("keras") and cls.__name__ in ("Model", "Sequential", "Functional")
+               for cls in type(value).__mro__)
+
+
+def _model_parts(model):
+    import keras
+
+    config = keras.saving.serialize_keras_object(model)
+    trainable = [layer.trainable for layer in model.layers]
+    return {"config": json.dumps(config), "weights": [np.asarray(w) for w in model.get_weights()],
+            "trainable": trainable, "built": bool(model.built)}
+
+
+def _rebuild_model(parts):
+    """A Keras model from its configuration and weights, in Keras' safe mode."""
+    import keras
+
+    if type(parts) is not dict or not isinstance(parts.get("config"), str):
+        raise WireError("a Keras model arrived without its configuration")
+    try:
+        model = keras.saving.deserialize_keras_object(json.loads(parts["config"]), safe_mode=True)
+        if parts.get("weights"):
+            model.set_weights(parts["weights"])
+    except Exception as error:  # the student's model is refused, not the grader stopped
+        raise WireError(f"the Keras model could not be rebuilt: {type(error).__name__}: {error}") from None
+    for layer, trainable in zip(model.layers, parts.get("trainable", [])):
+        layer.trainable = bool(trainable)
+    return model

@@ -1,0 +1,49 @@
+"""The rules that let test cells run in the grader, checked on every course notebook."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.config import COURSE_SOURCE
+from autograder.testcells import answer_names, contract_problems, free_names
+from autograder.withheld import METADATA_KEY, build_library
+
+import cnnlib
+
+NOTEBOOKS = sorted(COURSE_SOURCE.glob("[0-9][0-9]-*/*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
+def test_course_notebooks_keep_their_tests_self_contained(path):
+    """Does every graded test cell use only imports, earlier tests and the student's answers?"""
+    assert contract_problems(nbformat.read(path, 4)) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
+def test_course_notebooks_withhold_existing_references(path, tmp_path):
+    """Does each notebook withhold at least one reference, each a real library function?"""
+    withheld = nbformat.read(path, 4).metadata.get(METADATA_KEY, {}).get("withheld", [])
+    assert withheld
+    build_library(Path(cnnlib.__file__).parent, withheld, tmp_path)
+
+
+def test_names_are_found_as_python_scopes_see_them():
+    """Are a cell's free names those read from outside it, in functions and comprehensions too?"""
+    source = "import numpy as np\ny = f(x)\ndef g(a):\n    return a + z\n[w for w in v]\n%time h()"
+    assert free_names(source) == {"f", "x", "z", "v"}
+
+
+def test_contract_problems_name_the_cell_and_the_name():
+    """Does a test cell that uses a demo cell's variable, or a demo cell a test's, get reported?"""
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell
+    nb.cells = [code("import numpy as np"),
+                code("def f(x):\n    return x", metadata={"nbgrader": {"solution": True, "grade": False}}),
+                code("data = np.ones(3)"),
+                code("helper = 1\nassert f(data) is not None",
+                     metadata={"nbgrader": {"grade": True, "solution": False, "grade_id": "t"}}),
+                code("print(helper)")]
+    assert answer_names(nb) == {"f"}
+    assert contract_problems(nb) == ["test cell 't' uses data, bound by no solution cell, earlier test "
+                                     "cell or the first cell", "code cell 5 uses helper, bound only by a test cell"]

@@ -1,0 +1,68 @@
+"""What may cross between the grader and a submission's kernel, and what may not."""
+
+import json
+
+import numpy as np
+import pytest
+
+from autograder import wire
+
+
+@pytest.mark.parametrize("value", [
+    None, True, 3, -2.5, float("nan"), float("inf"), 1 + 2j, "text",
+    np.arange(6, dtype=np.float32).reshape(2, 3), np.int64(7), np.float32(0.5),
+    (1, (2.0, "x")), [np.zeros(2), {"a": np.ones((1, 2)), 3: None}],
+])
+def test_plain_values_round_trip(value):
+    """Does every supported value come back equal, with its type and dtype?"""
+    back = wire.loads(wire.dumps(value))
+    np.testing.assert_equal(back, value)
+    assert type(back) is type(value)
+    if isinstance(value, np.ndarray):
+        assert back.dtype == value.dtype
+
+
+@pytest.mark.parametrize("value, message", [
+    (object(), "cannot be passed"),
+    (np.array([object()]), "dtype object"),
+    ({(1, 2): 3}, "dict keys"),
+    (lambda x: x, "cannot be passed"),
+])
+def test_code_and_objects_are_refused(value, message):
+    """Can a submission send a function or an arbitrary object instead of data?"""
+    with pytest.raises(wire.WireError, match=message):
+        wire.dumps(value)
+
+
+def test_pickled_arrays_and_invented_kinds_are_refused():
+    """Does decoding refuse an array that needs unpickling, an unknown kind and oversized text?"""
+    import base64
+    import io
+    import pickle
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    pickled = json.dumps({"ndarray": base64.b64encode(buffer.getvalue()).decode(), "scalar": False})
+    with pytest.raises(ValueError):
+        wire.loads(pickled)
+    with pytest.raises(wire.WireError, match="unknown value kind"):
+        wire.loads(json.dumps({"pickle": base64.b64encode(pickle.dumps(1)).decode()}))
+    with pytest.raises(wire.WireError, match="refused"):
+        wire.loads("[" * 50 + "]" * 50, max_chars=10)
+
+
+def test_a_keras_model_arrives_rebuilt_with_its_weights_and_trainable_flags():
+    """Is a student's Keras model rebuilt here from config and weights, and a Lambda refused?"""
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(2)])
+    model.layers[0].trainable = False
+    back = wire.loads(wire.dumps(model))
+    assert [type(layer).__name__ for layer in back.layers] == ["Dense", "Dense"]
+    assert back.count_params() == model.count_params() == 4 * 3 + 3 + 3 * 2 + 2
+    assert [layer.trainable for layer in back.layers] == [False, True]
+    x = np.ones((1, 4), np.float32)
+    np.testing.assert_allclose(back.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+    lam = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(lambda t: t * 2)])
+    with pytest.raises(wire.WireError, match="could not be rebuilt"):
+        wire.loads(wire.dumps(lam))
