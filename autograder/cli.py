@@ -149,12 +149,12 @@ def build_parser():
                    help="folder or .zip of <student>.ipynb files or <student>/<notebook>.ipynb folders")
 
     p = add("autograde", cmd_autograde, "Grade the imported submissions in parallel.", (common, parallel))
-    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: every released one")
     p.add_argument("--student", dest="students", action="append", help="only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="grade again submissions already graded")
 
     p = add("feedback", cmd_feedback, "Generate HTML feedback for graded submissions.", (common, parallel))
-    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: every released one")
 
     p = add("export", cmd_export, "Write the class's grades as CSV: for the instructor (a column per graded "
             "cell, totals and statuses), or for Canvas' or Moodle's gradebook import (a column per assignment).")
@@ -165,7 +165,7 @@ def build_parser():
                    help="default: <course root>/grades[-ASSIGNMENT][-FORMAT].csv, e.g. grades.csv")
 
     p = add("summary", cmd_summary, "Print scores, statuses and notes per student.")
-    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: every released one")
 
     p = add("grade", cmd_grade, "Import, autograde, feedback, export and summary in one go.", (common, parallel))
     p.add_argument("assignment", metavar="ASSIGNMENT")
