@@ -2,14 +2,19 @@
 
 Every step is idempotent: running it twice leaves the same release, gradebook and files.
 
-    cnn-course release [ASSIGNMENT...] [--to DIR]    student versions (course root, or any folder)
+    cnn-course release [ASSIGNMENT...]               student versions and gradebook, in the course root
+    cnn-course release --to DIR [ASSIGNMENT...]      student versions only, as a folder to hand out
     cnn-course import ASSIGNMENT SUBMISSIONS         a folder or zip of notebooks named by student id
     cnn-course autograde [ASSIGNMENT...]             in parallel, under time and memory limits
     cnn-course feedback [ASSIGNMENT...]              HTML feedback (hidden tests removed)
-    cnn-course export [--to FILE]                    CSV: one column per graded cell, plus totals
-    cnn-course summary [ASSIGNMENT...]               a table of scores and notes
+    cnn-course export [--assignment A] [--format F]  CSV (csv, canvas or moodle) of the class's grades
+    cnn-course summary [ASSIGNMENT...]               a table of scores, statuses and notes
     cnn-course grade ASSIGNMENT SUBMISSIONS          import, autograde, feedback, export, summary
     cnn-course validate NOTEBOOK...                  the student's check before submitting
+
+The global options (--course-dir, --source, --timeout, --memory-mb, --quiet) go before or after
+the command. Import, autograde, feedback, export and summary need a release into the course root
+(``release`` without ``--to``): for an assignment that has none they say so and write nothing.
 """
 
 import argparse
@@ -48,33 +53,33 @@ def cmd_import(args):
 
 def cmd_autograde(args):
     from autograder.grading import autograde
+    from autograder.release import released
 
     course = _course(args)
-    for assignment in course.assignments(args.assignments or None):
+    for assignment in released(course, args.assignments):
         autograde(course, assignment, students=args.students, workers=args.workers,
                   force=args.force, progress=args.progress)
 
 
 def cmd_feedback(args):
+    from autograder.release import released
     from autograder.reports import generate_feedback
 
     course = _course(args)
-    for assignment in course.assignments(args.assignments or None):
+    for assignment in released(course, args.assignments):
         generate_feedback(course, assignment, workers=args.workers, progress=args.progress)
 
 
 def cmd_export(args):
     from autograder.reports import export_grades
 
-    path = export_grades(_course(args), args.to)
-    print(path)
+    print(export_grades(_course(args), args.to, assignment=args.export_assignment, form=args.format))
 
 
 def cmd_summary(args):
     from autograder.reports import summary_table
 
-    course = _course(args)
-    print(summary_table(course, course.assignments(args.assignments or None)))
+    print(summary_table(_course(args), args.assignments or None))
 
 
 def cmd_grade(args):
@@ -93,16 +98,34 @@ def cmd_validate(args):
     return 1 if failed else 0
 
 
+def _add_global_options(parser, defaults):
+    """The options every command takes, before the command name or after it.
+
+    Both the main parser and each command's parser know them; only the main parser has defaults
+    (``defaults`` True), so a value given before the command is not reset by the command's parser.
+    """
+    def default(value):
+        return value if defaults else argparse.SUPPRESS
+
+    group = parser.add_argument_group("global options (before or after COMMAND)")
+    root = os.environ.get("CNN_COURSE_ROOT", DEFAULT_COURSE_ROOT)
+    group.add_argument("--course-dir", default=default(root),
+                       help=f"nbgrader course root (default: {root}, or $CNN_COURSE_ROOT)")
+    group.add_argument("--source", default=default(COURSE_SOURCE),
+                       help=f"folder of source assignments (default: {COURSE_SOURCE})")
+    group.add_argument("--timeout", type=int, default=default(None),
+                       help=f"seconds per cell (default {Limits.cell_timeout})")
+    group.add_argument("--memory-mb", type=int, default=default(None),
+                       help=f"kernel memory limit in MiB (default {Limits.memory_mb})")
+    group.add_argument("--quiet", dest="progress", action="store_false", default=default(True),
+                       help="no progress bars")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="cnn-course", description=__doc__.split("\n\n")[0])
+    _add_global_options(parser, defaults=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--course-dir", default=os.environ.get("CNN_COURSE_ROOT", DEFAULT_COURSE_ROOT),
-                        help="nbgrader course root (default: %(default)s, or $CNN_COURSE_ROOT)")
-    common.add_argument("--source", default=COURSE_SOURCE,
-                        help="folder of source assignments (default: %(default)s)")
-    common.add_argument("--timeout", type=int, help=f"seconds per cell (default {Limits.cell_timeout})")
-    common.add_argument("--memory-mb", type=int, help=f"kernel memory limit in MiB (default {Limits.memory_mb})")
-    common.add_argument("--quiet", dest="progress", action="store_false", help="no progress bars")
+    _add_global_options(common, defaults=False)
     parallel = argparse.ArgumentParser(add_help=False)
     parallel.add_argument("--workers", type=int, default=None,
                           help="grading processes (default: the number of CPU cores)")
@@ -113,9 +136,12 @@ def build_parser():
         p.set_defaults(func=func)
         return p
 
-    p = add("release", cmd_release, "Generate the student version of assignments (nbgrader generate_assignment).")
+    p = add("release", cmd_release, "Generate the student version of assignments and record them in the gradebook "
+            "(nbgrader generate_assignment); with --to, only write the student notebooks to a folder.")
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
-    p.add_argument("--to", metavar="DIR", help="write DIR/<assignment>/<notebook>.ipynb instead of the course root")
+    p.add_argument("--to", metavar="DIR",
+                   help="write DIR/<assignment>/<notebook>.ipynb instead of the course root: a folder to "
+                        "hand out, with no gradebook (grading needs a release without --to)")
 
     p = add("import", cmd_import, "Copy a folder or zip of submissions into nbgrader's submitted/ layout.")
     p.add_argument("assignment", metavar="ASSIGNMENT")
@@ -123,24 +149,29 @@ def build_parser():
                    help="folder or .zip of <student>.ipynb files or <student>/<notebook>.ipynb folders")
 
     p = add("autograde", cmd_autograde, "Grade the imported submissions in parallel.", (common, parallel))
-    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: every released one")
     p.add_argument("--student", dest="students", action="append", help="only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="grade again submissions already graded")
 
     p = add("feedback", cmd_feedback, "Generate HTML feedback for graded submissions.", (common, parallel))
-    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: every released one")
 
-    p = add("export", cmd_export, "Write grades as CSV: one column per graded cell, plus totals.")
-    p.add_argument("--to", metavar="FILE", help="default: <course root>/grades.csv")
+    p = add("export", cmd_export, "Write the class's grades as CSV: for the instructor (a column per graded "
+            "cell, totals and statuses), or for Canvas' or Moodle's gradebook import (a column per assignment).")
+    p.add_argument("--assignment", dest="export_assignment", metavar="ASSIGNMENT",
+                   help="only this assignment (default: every released one)")
+    p.add_argument("--format", default="csv", metavar="FORMAT", help="csv (the default), canvas or moodle")
+    p.add_argument("--to", metavar="FILE",
+                   help="default: <course root>/grades[-ASSIGNMENT][-FORMAT].csv, e.g. grades.csv")
 
-    p = add("summary", cmd_summary, "Print scores and notes per student.")
-    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
+    p = add("summary", cmd_summary, "Print scores, statuses and notes per student.")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: every released one")
 
     p = add("grade", cmd_grade, "Import, autograde, feedback, export and summary in one go.", (common, parallel))
     p.add_argument("assignment", metavar="ASSIGNMENT")
     p.add_argument("submissions", metavar="SUBMISSIONS", help="folder or .zip of submissions")
     p.add_argument("--to", metavar="FILE", help="CSV file (default: <course root>/grades.csv)")
-    p.set_defaults(students=None, force=True)
+    p.set_defaults(students=None, force=True, export_assignment=None, format="csv")
 
     p = add("validate", cmd_validate, "Check a notebook before submitting: nbgrader validate, visible tests run.")
     p.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")

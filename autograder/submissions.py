@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 import nbformat
 
 from autograder import notes
+from autograder.release import released
 
 MAX_NOTEBOOK_BYTES = 200 * 1024 * 1024
 
@@ -52,8 +53,12 @@ def import_submissions(course, assignment, source):
 
     Returns:
         dict student id -> list of notes about their submission (empty when all was fine).
+
+    Raises:
+        NotReleased: if the assignment has not been released into the course root (nothing is
+            written then).
     """
-    names = course.notebooks(course.assignments([assignment])[0])
+    names = course.notebooks(released(course, [assignment])[0])
     if len(names) != 1:
         raise ValueError(f"Assignment {assignment!r} must have exactly one notebook in "
                          f"{course.source / assignment}; found {names}.")

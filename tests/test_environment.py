@@ -50,12 +50,14 @@ def _environment_pins():
 
 
 def _pyproject_dependencies():
-    return [Requirement(dep) for dep in
-            tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]]
+    """The project's dependencies and those of its `test` extra (a conda user runs the tests too)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return [Requirement(dep) for dep in project["dependencies"] + project["optional-dependencies"]["test"]]
 
 
 def test_environment_lists_every_direct_dependency():
-    """Is every direct dependency of pyproject.toml in environment.yml, with the same marker?"""
+    """Is every dependency of pyproject.toml, the test extra's included, in environment.yml, with
+    the same marker?"""
     pinned = {canonicalize_name(req.name): (req, version) for req, version in _environment_pins()}
     for dependency in _pyproject_dependencies():
         name = canonicalize_name(dependency.name)

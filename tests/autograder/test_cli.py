@@ -1,0 +1,155 @@
+"""``cnn-course`` as an instructor types it: global options in either place, an assignment that
+was never released into the course root, the console script run by its path."""
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from helpers import write_nb
+from variants import answer
+
+from autograder import checks, cli
+from autograder.config import Course
+from autograder.validate import validate
+
+A, NB = "01-sample", "sample"
+# The console script of this environment, run by its path with a PATH that does not hold it.
+SCRIPT = Path(sys.executable).parent / "cnn-course"
+BARE_PATH = os.pathsep.join(p for p in ("/usr/bin", "/bin") if Path(p).is_dir())
+
+# The smallest command line of each command, after the command name.
+COMMANDS = {
+    "release": [], "import": [A, "subs"], "autograde": [], "feedback": [], "export": [],
+    "summary": [], "grade": [A, "subs"], "validate": ["nb.ipynb"],
+}
+GLOBAL = ["--course-dir", "/elsewhere/root", "--source", "/elsewhere/course", "--timeout", "7",
+          "--memory-mb", "999", "--quiet"]
+GLOBAL_VALUES = dict(course_dir="/elsewhere/root", source="/elsewhere/course", timeout=7, memory_mb=999,
+                     progress=False)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_global_options_go_before_or_after_the_command(command):
+    """Does `cnn-course OPTIONS COMMAND` read the options as `cnn-course COMMAND OPTIONS` does?"""
+    parser = cli.build_parser()
+    before = vars(parser.parse_args([*GLOBAL, command, *COMMANDS[command]]))
+    after = vars(parser.parse_args([command, *COMMANDS[command], *GLOBAL]))
+    assert before == after
+    assert {name: before[name] for name in GLOBAL_VALUES} == GLOBAL_VALUES
+
+
+def test_an_option_after_the_command_wins():
+    """Given in both places, is the one after the command used (and are defaults kept otherwise)?"""
+    args = cli.build_parser().parse_args(["--course-dir", "first", "summary", "--course-dir", "second"])
+    assert args.course_dir == "second" and args.progress is True and args.timeout is None
+
+
+def _unreleased_course(tmp_path, released_sample):
+    """A course root that holds the sample source but no release, and a folder of submissions."""
+    source = tmp_path / "course"
+    shutil.copytree(released_sample.source, source)
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    shutil.copy(released_sample.root / "release" / A / f"{NB}.ipynb", folder / "alice.ipynb")
+    return Course(root=tmp_path / "root", source=source, limits=released_sample.limits), folder
+
+
+def _main(course, command, *args):
+    return cli.main([command, "--course-dir", str(course.root), "--source", str(course.source), "--quiet", *args])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["import", "autograde", "grade", "feedback", "export", "summary"])
+def test_steps_after_no_release_say_what_to_run_and_write_nothing(command, released_sample, tmp_path, capsys):
+    """After no release into the course root, does each grading step fail, name the command to run
+    and leave no gradebook, submission or report behind?"""
+    course, folder = _unreleased_course(tmp_path, released_sample)
+    course.root.mkdir()  # as `release --to DIR` run inside it would leave it: nothing of nbgrader's
+    args = {"import": [A, str(folder)], "grade": [A, str(folder)], "autograde": [A], "feedback": [A],
+            "export": ["--assignment", A], "summary": [A]}[command]
+    assert _main(course, command, *args) == 2
+    error = capsys.readouterr().err
+    assert f"assignment {A} has not been released in {course.root}: run `cnn-course" in error
+    assert f"release {A}` first" in error
+    assert list(course.root.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_steps_with_no_assignment_named_need_a_release_too(released_sample, tmp_path, capsys):
+    """With no assignment named and none released, does `export` say to run `release`, writing nothing?"""
+    course, _ = _unreleased_course(tmp_path, released_sample)
+    assert _main(course, "export") == 2
+    assert f"no assignment has been released in {course.root}: run `cnn-course" in capsys.readouterr().err
+    assert not course.root.exists()
+
+
+@pytest.mark.slow
+def test_an_assignment_released_elsewhere_is_refused(course, tmp_path, capsys):
+    """Another assignment released, this one not: is it refused with the gradebook left as it was?"""
+    source = tmp_path / "course"
+    shutil.copytree(course.source, source)
+    shutil.copytree(source / A, source / "02-other")
+    other = Course(root=course.root, source=source, limits=course.limits).prepare()
+    gradebook = other.gradebook.read_bytes()
+    folder = tmp_path / "subs"
+    write_nb(nbformat.read(source / A / f"{NB}.ipynb", 4), folder / "alice.ipynb")
+    assert _main(other, "grade", "02-other", str(folder)) == 2
+    assert "assignment 02-other has not been released" in capsys.readouterr().err
+    assert other.gradebook.read_bytes() == gradebook
+    assert not (other.root / "submitted").exists()
+
+
+def _run(*args, cwd):
+    """The console script by its path, with neither it nor its environment on PATH."""
+    env = {**os.environ, "PATH": BARE_PATH}
+    return subprocess.run([str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+@pytest.mark.slow
+def test_the_readme_flow_works_by_path(released_sample, solved_nb, tmp_path):
+    """Run as `.venv/bin/cnn-course` without .venv/bin on PATH: does `grade` after a handout-only
+    release refuse cleanly, and after `release` grade the class?"""
+    course, folder = _unreleased_course(tmp_path, released_sample)
+    write_nb(solved_nb, folder / "bob.ipynb")
+    options = ["--course-dir", "root", "--source", str(course.source), "--quiet",
+               "--timeout", str(course.limits.cell_timeout), "--memory-mb", str(course.limits.memory_mb)]
+
+    handout = _run("release", *options, "--to", "handout", cwd=tmp_path)
+    assert handout.returncode == 0, handout.stderr
+    assert (tmp_path / "handout" / A / f"{NB}.ipynb").is_file()
+    refused = _run("grade", *options, A, "subs", cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert f"assignment {A} has not been released in {course.root}" in refused.stderr
+    assert not course.gradebook.exists() and not (course.root / "submitted").exists()
+
+    assert _run("release", *options, cwd=tmp_path).returncode == 0
+    graded = _run("grade", *options, A, "subs", cwd=tmp_path)
+    assert graded.returncode == 0, graded.stderr
+    lines = {line.split("|")[0].strip(): line for line in graded.stdout.splitlines() if "|" in line}
+    assert "0 / 6" in lines["alice"] and "6 / 6" in lines["bob"]
+    assert (course.root / "grades.csv").is_file()
+
+
+@pytest.mark.slow
+def test_validate_prints_whole_messages_and_nothing_else(solved_nb, tmp_path):
+    """Does validation print a failed check's whole message, and nothing from the kernel's console?"""
+    wrong = write_nb(answer(solved_nb, "relu", "return x"), tmp_path / f"{NB}.ipynb")
+    with pytest.raises(checks.CheckFailed) as expected:  # the same check, run here: its message
+        checks.assert_close("relu([-1, 0, 2])", [-1.0, 0.0, 2.0], [0.0, 0.0, 2.0])
+    message = f"CheckFailed: {expected.value}"
+    assert len(message) > 90
+
+    report = io.StringIO()
+    assert validate(wrong, timeout=10, stream=report) is False
+    assert "    " + message in report.getvalue().splitlines()
+    assert not any(line.endswith("...") for line in report.getvalue().splitlines())
+
+    script = _run("validate", str(wrong), cwd=tmp_path)
+    assert script.returncode == 1
+    assert message in script.stdout
+    assert script.stderr == ""
