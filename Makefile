@@ -22,8 +22,9 @@ MISSING = $(filter-out $(notdir $(wildcard $(STUDENT)/*)),$(ASSIGNMENTS))
 AS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 SUDO := $(if $(AS_ROOT),,sudo)
 
-.PHONY: setup student lab test chromium
+.PHONY: setup student lab test chromium bubblewrap
 setup: $(STAMP)
+	@command -v bwrap >/dev/null || echo "Note: bubblewrap is missing, so grading kernels will run without a sandbox. Install it with: sudo apt-get install bubblewrap (Debian/Ubuntu), or make bubblewrap."
 
 # Re-runs in seconds: the environment is rebuilt only when the pinned set or the project metadata change.
 $(STAMP): pyproject.toml constraints.txt
@@ -48,5 +49,9 @@ lab: $(if $(STUDENT_LAB),student,$(STAMP))
 chromium:
 	command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 
-test: $(STAMP) chromium
+# Grading kernels run in a bubblewrap sandbox (Linux); the grading tests need it.
+bubblewrap:
+	command -v bwrap >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y bubblewrap)
+
+test: $(STAMP) chromium bubblewrap
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

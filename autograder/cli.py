@@ -12,7 +12,7 @@ Every step is idempotent: running it twice leaves the same release, gradebook an
     cnn-course grade ASSIGNMENT SUBMISSIONS          import, autograde, feedback, export, summary
     cnn-course validate NOTEBOOK...                  the student's check before submitting
 
-The global options (--course-dir, --source, --timeout, --memory-mb, --quiet) go before or after
+The global options (--course-dir, --source, --timeout, --memory-mb, --isolation, --quiet) go before or after
 the command. Import, autograde, feedback, export and summary need a release into the course root
 (``release`` without ``--to``): for an assignment that has none they say so and write nothing.
 """
@@ -23,11 +23,13 @@ import sys
 from pathlib import Path
 
 from autograder.config import COURSE_SOURCE, DEFAULT_COURSE_ROOT, Course, Limits, NbgraderFailed
+from autograder.isolation import IsolationUnavailable
 
 
 def _course(args):
     limits = Limits(**{name: value for name, value in (
-        ("cell_timeout", args.timeout), ("memory_mb", args.memory_mb)) if value is not None})
+        ("cell_timeout", args.timeout), ("memory_mb", args.memory_mb), ("isolation", args.isolation))
+        if value is not None})
     return Course(root=Path(args.course_dir).resolve(), source=Path(args.source).resolve(), limits=limits)
 
 
@@ -117,6 +119,9 @@ def _add_global_options(parser, defaults):
                        help=f"seconds per cell (default {Limits.cell_timeout})")
     group.add_argument("--memory-mb", type=int, default=default(None),
                        help=f"kernel memory limit in MiB (default {Limits.memory_mb})")
+    group.add_argument("--isolation", choices=("auto", "required", "off"), default=default(None),
+                       help="a bubblewrap sandbox per grading kernel: where it can run (auto, the "
+                            "default), always (required: fail where it cannot), or off")
     group.add_argument("--quiet", dest="progress", action="store_false", default=default(True),
                        help="no progress bars")
 
@@ -182,7 +187,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
-    except (NbgraderFailed, ValueError, FileNotFoundError) as error:
+    except (NbgraderFailed, IsolationUnavailable, ValueError, FileNotFoundError) as error:
         print(f"cnn-course {args.command}: {error}", file=sys.stderr)
         return 2
 

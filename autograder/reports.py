@@ -2,14 +2,18 @@
 
 import concurrent.futures as futures
 import csv
+import re
 from dataclasses import asdict, dataclass
+from html import escape
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder import notes
 from autograder.config import COURSE_ID, Course, Limits, check_step
 from autograder.release import released
+from autograder.testcells import test_labels
 from autograder.workers import default_width, worker_pool
 
 
@@ -54,8 +58,19 @@ def _feedback_one(root, source, limits, assignment, student):
     check_step(course.api().generate_feedback(assignment, student, force=True),
                f"generate_feedback {assignment} for {student}")
     for page in course.step_dir("feedback", student, assignment).glob("*.html"):
-        page.write_text(page.read_text(encoding="utf-8").replace("</head>", FEEDBACK_STYLE + "</head>", 1),
-                        encoding="utf-8")
+        source = course.source / assignment / f"{page.stem}.ipynb"
+        labels = test_labels(nbformat.read(str(source), 4)) if source.is_file() else {}
+        html = page.read_text(encoding="utf-8").replace("</head>", FEEDBACK_STYLE + "</head>", 1)
+        page.write_text(_name_test_cells(html, labels), encoding="utf-8")
+
+
+def _name_test_cells(html, labels):
+    """nbgrader's score table calls every test "Test cell": name the function and the kind."""
+    def named(match):
+        label = labels.get(match.group(1))
+        return f'<a href="#{match.group(1)}">{escape(label)}</a>' if label else match.group(0)
+
+    return re.sub(r'<a href="#([^"]+)">Test cell</a>', named, html)
 
 
 # A student's result for one assignment, as every export and the summary name it.

@@ -78,6 +78,19 @@ def answer_names(nb):
     return names
 
 
+def test_labels(nb):
+    """grade id -> a name for each test cell that says what it checks, for feedback pages:
+    ``"conv_forward: hidden tests"``, ``"zero_pad: visible tests"``."""
+    answers = answer_names(nb)
+    labels = {}
+    for cell in nb.cells:
+        if is_test_cell(cell):
+            checked = sorted(free_names(cell.source) & answers) or ["the notebook"]
+            kind = "hidden tests" if is_hidden(cell.source) else "visible tests"
+            labels[nbgrader_flags(cell).get("grade_id")] = f"{', '.join(checked)}: {kind}"
+    return labels
+
+
 def contract_problems(nb):
     """The ways a source notebook breaks the rules above, one line each (empty if none)."""
     problems = []
