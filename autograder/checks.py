@@ -19,6 +19,7 @@ import numpy as np
 import cnnlib.layers
 
 MAX_SHOWN = 80  # characters of a student's value quoted in a message
+_values_hidden = False  # True while the grader runs a hidden test (see values_hidden)
 
 
 class CheckFailed(AssertionError):
@@ -65,6 +66,9 @@ def assert_close(name, got, expected, rtol=1e-5, atol=1e-6):
     if wrong.any():
         where = tuple(int(i) for i in np.unravel_index(int((error - allowed).argmax()), got.shape))
         at = f" at index {where}" if where else ""
+        if _values_hidden:
+            raise CheckFailed(f"{name}: {int(wrong.sum())} of {got.size} values differ from the expected "
+                              f"ones, the worst{at} (hidden tests do not show values).")
         raise CheckFailed(
             f"{name}: expected {float(expected[where]):.6g}, got {float(got[where]):.6g}{at}. "
             f"{int(wrong.sum())} of {got.size} values differ (largest error {float(error[where]):.3g}).")
@@ -76,11 +80,24 @@ def assert_equal(name, got, expected):
     An int is expected as an int (or a NumPy integer), never as 3.0; a tuple as a tuple of equal
     items, each checked the same way.
     """
+    shown = "a value" if _values_hidden else _shown(got)
     if not _same_kind(got, expected):
         raise CheckFailed(f"{name}: expected {expected!r} ({type(expected).__name__}), "
-                          f"got {_shown(got)} ({type(got).__name__}).")
+                          f"got {shown} ({type(got).__name__}).")
     if got != expected:
-        raise CheckFailed(f"{name}: expected {expected!r}, got {_shown(got)}.")
+        raise CheckFailed(f"{name}: expected {expected!r}, got {'another value' if _values_hidden else shown}.")
+
+
+@contextlib.contextmanager
+def values_hidden(hidden=True):
+    """Inside, messages quote no value of the student's or the reference's, only where they differ:
+    a hidden test's values could carry its inputs into the feedback."""
+    global _values_hidden
+    saved, _values_hidden = _values_hidden, hidden
+    try:
+        yield
+    finally:
+        _values_hidden = saved
 
 
 def _same_kind(got, expected):

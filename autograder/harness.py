@@ -28,7 +28,7 @@ import numpy as np
 from jupyter_core.utils import run_sync
 
 from autograder import wire
-from autograder.checks import CheckFailed
+from autograder.checks import CheckFailed, values_hidden
 from autograder.kernel_calls import CALLBACK_PROMPT, REPLY_MIME
 from autograder.testcells import free_names, is_hidden, nbgrader_flags, python_source
 from autograder.withheld import ReferenceWithheld
@@ -228,7 +228,7 @@ class TestHarness:
                 raise RuntimeError(f"the grader could not run the notebook's imports ({self.setup_error})")
             self._bind_answers(cell.source)
             code = compile(python_source(cell.source), f"<{nbgrader_flags(cell).get('grade_id')}>", "exec")
-            with _quiet(printed):
+            with _quiet(printed), values_hidden(self.link.hidden):
                 exec(code, self.namespace)
         except CheckFailed as failure:
             error = ("CheckFailed", str(failure), [str(failure)])

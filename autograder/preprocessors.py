@@ -118,5 +118,6 @@ class HideHiddenTracebacks(NbGraderPreprocessor):
         if is_test_cell(cell) and "BEGIN HIDDEN TESTS" in cell.source:
             for output in cell.outputs:
                 if output.output_type == "error":
-                    output.traceback = [f"{output.ename}: {output.evalue}"]
+                    shown = "" if output.ename == "CheckFailed" else f"{output.ename}: "
+                    output.traceback = [shown + str(output.evalue)]
         return cell, resources

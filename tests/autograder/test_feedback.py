@@ -73,3 +73,17 @@ def test_substitute_puts_the_reference_in_place_of_the_students_helper():
         compare_with_reference("outer", namespace["outer"], lambda x: x + 1, cases)
     compare_with_reference("outer", namespace["outer"], lambda x: x + 1, cases, substitute={"helper": lambda x: x})
     assert namespace["helper"](np.ones(1))[0] == 0  # the student's own again afterwards
+
+
+def test_hidden_tests_quote_no_values():
+    """Does a hidden test's message say where values differ, but not what they are?"""
+    import numpy as np
+
+    from autograder.checks import assert_equal, values_hidden
+
+    secret = np.array([0.123456, 0.5])
+    with values_hidden(), pytest.raises(CheckFailed) as failure:
+        assert_close("f(x)", secret, np.zeros(2))
+    assert "0.123456" not in str(failure.value) and "index (1,)" in str(failure.value)
+    with values_hidden(), pytest.raises(CheckFailed, match="expected 3, got another value"):
+        assert_equal("size", 4, 3)
