@@ -111,6 +111,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.run_dir = Path(tempfile.mkdtemp(prefix="cnn-course-kernel-"))
+        self.scratch = self.run_dir / "work"  # the kernel's working directory, all it may write
+        self.scratch.mkdir()
         self.transport = "ipc"
         self.ip = str(self.run_dir / "socket")
         self.connection_file = str(self.run_dir / "connection.json")
@@ -130,7 +132,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         return launcher + self._bwrap_command() + ["--", *kernel]
 
     def _bwrap_command(self):
-        scratch = str(Path(self._launch_args.get("cwd") or os.getcwd()).resolve())
+        scratch = str(self.scratch)
         command = [shutil.which("bwrap"), *_namespace_options(), "--clearenv"]
         for name in KEPT_VARIABLES:
             if name in os.environ:
@@ -159,8 +161,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             if Path(file).exists():
                 command += ["--ro-bind", file, file]
         command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-                    "--bind", str(self.run_dir), str(self.run_dir), "--bind", scratch, scratch,
-                    "--remount-ro", "/", "--chdir", scratch]
+                    "--bind", str(self.run_dir), str(self.run_dir), "--remount-ro", "/", "--chdir", scratch]
         return command
 
     def _write_identity(self):

@@ -16,12 +16,15 @@ nbgrader's ``Execute`` already interrupts a cell that runs past ``Execute.timeou
 - each cell keeps at most ``output_chars`` characters of text and ``image_chars`` characters of
   images (base64), so 100 MB of prints cannot swamp the grader or the feedback, and plots stay;
 - the kernel's working directory is a scratch copy of the assignment's files outside the course
-  directory, which is all of the disk it may write.
+  directory, which is all of the disk it may write;
+- while a notebook runs, the kernel for the next one this process grades boots (a fresh kernel,
+  never one that ran a submission), so that kernel start-up overlaps grading.
 """
 
 import copy
+import multiprocessing.util
+import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import nbformat
@@ -31,7 +34,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
-from autograder.isolation import SandboxedKernelManager
+from autograder.isolation import KEPT_VARIABLES, SandboxedKernelManager
 from autograder.testcells import answer_names, first_code_cell, is_test_cell
 from autograder.withheld import METADATA_KEY
 
@@ -67,16 +70,38 @@ class GuardedExecute(Execute):
         self._printed = {}  # characters of text output kept so far, per cell index
         self._drawn = {}  # characters of images kept so far, per cell index
         self._source = _source_notebook(self.config, resources)
-        with tempfile.TemporaryDirectory(prefix="cnn-course-scratch-") as scratch:
-            if original_path:
-                _copy_files(Path(original_path), Path(scratch))
-            metadata["path"] = scratch
-            try:
-                return super().preprocess(nb, resources, km)
-            finally:
-                metadata["path"] = original_path
+        self._files = Path(original_path) if original_path else None
+        # The kernel's working directory is its own scratch folder (see create_kernel_manager).
+        metadata["path"] = None
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            metadata["path"] = original_path
+
+    def create_kernel_manager(self):
+        """A kernel started ahead for this notebook if there is one, else a new manager; either
+        way with a copy of the assignment's files in its scratch folder."""
+        self.km = _take_spare(self._spare_key()) or super().create_kernel_manager()
+        if self._files is not None:
+            _copy_files(self._files, self.km.scratch)
+        return self.km
+
+    def start_new_kernel(self, **kwargs):
+        super().start_new_kernel(cwd=str(self.km.scratch), **kwargs)
+
+    def _new_manager(self):
+        return self.kernel_manager_class(kernel_name=self.km.kernel_name, config=self.config)
+
+    def _spare_key(self):
+        """What a kernel started ahead must match to serve this notebook."""
+        name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "python3")
+        settings = dict(self.config.get("SandboxedKernelManager", {}))
+        return repr((name, sorted(settings.items()), os.environ.get("NBGRADER_EXECUTION"),
+                     sorted((k, v) for k, v in os.environ.items() if k in KEPT_VARIABLES)))
 
     def preprocess_cell(self, cell, resources, index):
+        if index == 0:  # the next notebook's kernel boots while this one runs
+            _start_spare(self._spare_key(), self._new_manager, self.extra_arguments)
         if is_test_cell(cell):
             cell.outputs = []
             self._deferred.append(index)
@@ -181,7 +206,8 @@ class GuardedExecute(Execute):
                 self.log.warning("Kernel crashed %d times: the remaining cells are not run", self._restarts)
                 return
             self.km = self.create_kernel_manager()
-            self.start_new_kernel()
+            if not self.km.has_kernel:
+                self.start_new_kernel()
             self.start_new_kernel_client()
             try:
                 self._replay()
@@ -204,6 +230,42 @@ class GuardedExecute(Execute):
             except RuntimeError:  # already gone
                 pass
         self._cleanup_kernel()
+
+
+_spare = {}  # key -> a kernel manager whose kernel was started ahead, in this worker process
+
+
+def _take_spare(key):
+    """The kernel started ahead for notebooks like this one, or None (a stale one is shut down)."""
+    for old_key in list(_spare):
+        manager = _spare.pop(old_key)
+        if old_key == key and run_sync(manager.is_alive)():
+            return manager
+        _shutdown(manager)
+    return None
+
+
+def _start_spare(key, create, extra_arguments):
+    """Start a kernel for the next notebook this process grades (its boot overlaps this one)."""
+    if key in _spare:
+        return
+    manager = create()
+    run_sync(manager.start_kernel)(cwd=str(manager.scratch), extra_arguments=list(extra_arguments))
+    _spare[key] = manager
+    if len(_spare) == 1:
+        multiprocessing.util.Finalize(None, _shutdown_spares, exitpriority=10)
+
+
+def _shutdown_spares():
+    while _spare:
+        _shutdown(_spare.popitem()[1])
+
+
+def _shutdown(manager):
+    try:
+        run_sync(manager.shutdown_kernel)(now=True)
+    except RuntimeError:  # already gone
+        pass
 
 
 def _copy_files(source, dest):
