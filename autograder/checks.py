@@ -76,7 +76,8 @@ def assert_equal(name, got, expected):
         raise CheckFailed(f"{name}: expected {expected!r}, got {got!r}.")
 
 
-def compare_with_reference(name, student_fn, reference_fn, cases, rtol=1e-5, atol=1e-6):
+def compare_with_reference(name, student_fn, reference_fn, cases, rtol=1e-5, atol=1e-6,
+                           outputs=None, substitute=None):
     """Run the student's function and the reference on every case and compare their outputs.
 
     The reference runs first; the student's function then runs with ``cnnlib.layers`` disabled,
@@ -89,10 +90,13 @@ def compare_with_reference(name, student_fn, reference_fn, cases, rtol=1e-5, ato
             of outputs (compared one by one).
         cases: list of dicts of keyword arguments; arrays in them are copied for each call.
         rtol, atol: tolerances; float32 cases get at least 1e-4 relative tolerance.
+        outputs: names of the parts of a tuple result, for messages (e.g. ("dA_prev", "dW", "db")).
+        substitute: dict name -> callable: while the student's function runs, the other student
+            functions it calls by these names are replaced, so one bug costs one function's points.
     """
     for case in cases:
         expected = reference_fn(**_copied(case))
-        with reference_disabled():
+        with reference_disabled(), _substituted(student_fn, substitute or {}):
             try:
                 got = student_fn(**_copied(case))
             except NotImplementedError:
@@ -101,14 +105,45 @@ def compare_with_reference(name, student_fn, reference_fn, cases, rtol=1e-5, ato
                 raise CheckFailed(f"{name}({describe(case)}) raised {type(error).__name__}: {error}") from error
         float32 = any(getattr(v, "dtype", None) == np.float32 for v in case.values())
         tol = (max(rtol, 1e-4), max(atol, 1e-4)) if float32 else (rtol, atol)
+        if _exact(expected):
+            assert_equal(f"{name}({describe(case)})", got, expected)
+            continue
         expected_parts = expected if isinstance(expected, tuple) else (expected,)
         got_parts = got if isinstance(got, tuple) else (got,)
         if len(got_parts) != len(expected_parts):
             raise CheckFailed(f"{name}({describe(case)}): expected {len(expected_parts)} return "
                               f"value(s), got {len(got_parts)}.")
         for i, (g, e) in enumerate(zip(got_parts, expected_parts)):
-            label = name if len(expected_parts) == 1 else f"{name} return value {i + 1}"
+            if len(expected_parts) == 1:
+                label = name
+            else:
+                label = f"{name} {outputs[i]}" if outputs else f"{name} return value {i + 1}"
             assert_close(f"{label} for {describe(case)}", g, e, *tol)
+
+
+def _exact(value):
+    """Ints, bools, strings and tuples of ints are compared exactly, type included."""
+    if isinstance(value, tuple):
+        return len(value) > 0 and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                      for v in value)
+    return isinstance(value, (bool, int, str, np.integer))
+
+
+@contextlib.contextmanager
+def _substituted(student_fn, replacements):
+    """Swap the names in ``replacements`` in the student function's globals for the block."""
+    scope = getattr(student_fn, "__globals__", {})
+    missing = object()
+    saved = {key: scope.get(key, missing) for key in replacements}
+    try:
+        scope.update({key: _with_reference(fn) for key, fn in replacements.items()})
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is missing:
+                scope.pop(key, None)
+            else:
+                scope[key] = value
 
 
 def describe(case):
@@ -134,6 +169,23 @@ def _blocked(*args, **kwargs):
                        "function is graded: implement it yourself instead of calling cnnlib.layers.")
 
 
+_DISABLED = []  # (function, original code) pairs while reference_disabled is active
+
+
+def _with_reference(fn):
+    """``fn``, run with ``cnnlib.layers`` switched back on (a substitute is a reference)."""
+    def call(*args, **kwargs):
+        blocked = [(f, f.__code__) for f, _ in _DISABLED]
+        for f, code in _DISABLED:
+            f.__code__ = code
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            for f, code in blocked:
+                f.__code__ = code
+    return call
+
+
 @contextlib.contextmanager
 def reference_disabled():
     """Make every function of ``cnnlib.layers`` raise inside the block.
@@ -145,12 +197,14 @@ def reference_disabled():
                  if isinstance(f, types.FunctionType) and f.__module__ == cnnlib.layers.__name__]
     saved = [(f, f.__code__) for f in functions]
     try:
+        _DISABLED[:] = saved
         for f in functions:
             f.__code__ = _blocked.__code__
         yield
     finally:
         for f, code in saved:
             f.__code__ = code
+        _DISABLED.clear()
 
 
 # --------------------------------------------------------------------------- tamper evidence
