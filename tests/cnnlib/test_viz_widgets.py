@@ -246,3 +246,15 @@ def test_padding_stride_explorer_shows_each_channel_of_a_volume(monkeypatch):
     channel.value = 2
     assert len(draws) == 1 and explorer.view.value != before
     assert widgets.padding_stride_explorer().controls["channel"].disabled
+
+
+def test_show_connectivity_draws_dense_local_and_shared_connections():
+    """Does each panel draw one line per weight: 7*5 dense, 3*5 local, 3*5 shared in 3 colours?"""
+    fig = viz.show_connectivity(7, 3)
+    dense, local, conv = fig.axes
+    assert [len(ax.lines) for ax in fig.axes] == [35, 15, 15]
+    assert len({line.get_color() for line in conv.lines}) == 3
+    assert len({line.get_color() for line in local.lines}) > 3
+    assert "35 weights" in dense.get_title() and "3 shared weights" in conv.get_title()
+    with pytest.raises(ValueError, match=r"1 <= f < n_inputs; received f=7, n_inputs=7"):
+        viz.show_connectivity(7, 7)
