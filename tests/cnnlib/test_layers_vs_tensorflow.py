@@ -279,3 +279,25 @@ def test_batchnorm_matches_keras_in_training_and_inference(shape, dtype):
         dx, dgamma, dbeta = layers.batchnorm_backward(dout, cache)
         for got, want in ((dx, gx), (dgamma, ggamma), (dbeta, gbeta)):
             np.testing.assert_allclose(got, want.numpy(), **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("size, stride", [(2, 2), (3, 1), (2, 1)])
+def test_max_pool_ties_send_the_gradient_to_the_first_maximum_like_tensorflow(size, stride):
+    """With tied maxima (small integers), does each window's gradient go to one input only, as in TF?"""
+    x = np.random.default_rng(7).integers(0, 3, (2, 6, 6, 2)).astype(np.float64)
+    out, cache = layers.pool2d_forward(x, size, stride, "max")
+    dout = np.ones_like(out)
+    variable = tf.Variable(x)
+    with tf.GradientTape() as tape:
+        objective = tf.reduce_sum(tf.nn.max_pool2d(variable, size, stride, "VALID") * dout)
+    expected = tape.gradient(objective, variable).numpy()
+    dx = layers.pool2d_backward(dout, cache)
+    np.testing.assert_array_equal(dx, expected)
+    assert dx.sum() == out.size                                  # one unit per window, never split
+
+
+def test_max_pool_tie_goes_to_the_first_maximum_in_row_major_order():
+    x = np.array([[1.0, 7.0], [7.0, 0.0]]).reshape(1, 2, 2, 1)
+    _, cache = layers.pool2d_forward(x, 2, 2, "max")
+    np.testing.assert_array_equal(layers.pool2d_backward(np.full((1, 1, 1, 1), 5.0), cache)[0, :, :, 0],
+                                  [[0, 5], [0, 0]])
