@@ -75,7 +75,7 @@ def _points_lost(source, function):
     its points: only the visible tests of a dependent exercise use the stubbed function.
     """
     names = _dependents(source, function)
-    words = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+    words = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, names)) + r")\b")  # not layers.<name>
     lost = 0
     for c in graded_cells(source).values():
         substituted = " ".join(_SUBSTITUTE.findall(c.source))
@@ -83,7 +83,7 @@ def _points_lost(source, function):
         if c.cell_type != "code" or not words.search(text):
             continue
         if re.search(rf"[\"']{re.escape(function)}[\"']\s*:", substituted) and \
-                not re.search(rf"\b{re.escape(function)}\b", text):
+                not re.search(rf"(?<![\w.]){re.escape(function)}\b", text):
             continue
         lost += c.metadata["nbgrader"]["points"]
     return lost

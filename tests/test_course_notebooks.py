@@ -36,7 +36,8 @@ def _answer_functions(nb):
 
 
 # A hidden test may name other answers inside `substitute={...}` (the references that stand in for
-# them while the tested function runs); that does not make it their test.
+# them while the tested function runs), or a reference of the same name (`layers.dense_forward`);
+# that does not make it their test.
 SUBSTITUTE = re.compile(r"substitute=\{[^{}]*\}")
 
 
@@ -81,7 +82,7 @@ def test_source_notebook_follows_the_grading_conventions(path):
         if not meta.get("grade"):
             continue
         assert meta.get("locked") and meta.get("points", 0) > 0, f"{path.name}: {meta['grade_id']} needs points and a lock"
-        named = [f for f in answers if re.search(rf"\b{f}\b", SUBSTITUTE.sub("", cell.source))]
+        named = [f for f in answers if re.search(rf"(?<![\w.]){f}\b", SUBSTITUTE.sub("", cell.source))]
         assert len(named) == 1 and meta["grade_id"].startswith(f"test_{named[0]}"), \
             f"{path.name}: test cell {meta['grade_id']!r} must name exactly one answer function and be called test_<function>..., names {named}"
         assert cell.source.count("### BEGIN HIDDEN TESTS") == cell.source.count("### END HIDDEN TESTS")
