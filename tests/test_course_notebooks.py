@@ -86,3 +86,31 @@ def test_source_notebook_follows_the_grading_conventions(path):
         assert len(named) == 1 and meta["grade_id"].startswith(f"test_{named[0]}"), \
             f"{path.name}: test cell {meta['grade_id']!r} must name exactly one answer function and be called test_<function>..., names {named}"
         assert cell.source.count("### BEGIN HIDDEN TESTS") == cell.source.count("### END HIDDEN TESTS")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_ordinary_cells_do_not_call_withheld_references(path):
+    """Are the withheld names real cnnlib functions, and does no demo cell call one (it raises under grading)?"""
+    import importlib
+
+    nb = nbformat.read(path, as_version=4)
+    withheld = nb.metadata.get("cnn_course", {}).get("withheld")
+    if withheld is None:
+        pytest.skip(f"{path.name} declares no withheld references")
+    answers = {name for names in _answer_functions(nb).values() for name in names}
+    for dotted in withheld:
+        module, name = dotted.rsplit(".", 1)
+        assert callable(getattr(importlib.import_module(module), name, None)), f"{path.name}: {dotted} is not a function"
+    names = {dotted.rsplit(".", 1)[1] for dotted in withheld}
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    imported = {alias.asname or alias.name for node in ast.walk(ast.parse(first.source))
+                if isinstance(node, ast.ImportFrom) for alias in node.names}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or _nbgrader(cell).get("grade"):
+            continue
+        for name in names:
+            # module.name(...) is the reference, and so is a bare name(...) the imports cell imported
+            bare = name in imported and name not in answers
+            pattern = rf"(?<![\w.]){name}\s*\(|\.{name}\s*\(" if bare else rf"\.{name}\s*\("
+            assert not re.search(pattern, cell.source), \
+                f"{path.name}: an ordinary cell calls the withheld {name}: {cell.source[:120]!r}"
