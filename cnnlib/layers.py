@@ -33,6 +33,8 @@ __all__ = [
     "zero_pad",
     "conv2d_forward",
     "conv2d_backward",
+    "depthwise_conv2d_forward",
+    "depthwise_conv2d_backward",
     "pool2d_forward",
     "pool2d_backward",
     "relu_forward",
@@ -246,6 +248,78 @@ def conv2d_backward(dout, cache):
             db.astype(dtype, copy=False))
 
 
+def depthwise_conv2d_forward(x, w, b, stride=1, pad=0):
+    """Forward pass of a depthwise convolution: each input channel has kernels of its own, NHWC.
+
+    Unlike ``conv2d_forward``, channels are not summed: input channel c, filtered with its M
+    kernels w[:, :, c, m], gives output channels c * M + m (TensorFlow's order):
+
+    out[n, i, j, c * M + m] = b[c * M + m] + sum over (di, dj) of
+                              x_pad[n, i*stride + di, j*stride + dj, c] * w[di, dj, c, m]
+
+    Args:
+        x: input of shape (N, H, W, C).
+        w: kernels of shape (f_h, f_w, C, M), M the channel (depth) multiplier.
+        b: biases of shape (C * M,).
+        stride: int >= 1.
+        pad: as in ``conv2d_forward`` (int, ((top, bottom), (left, right)), "valid" or "same").
+
+    Returns:
+        out: (N, H', W', C * M), H' and W' as in ``conv2d_forward``.
+        cache: what ``depthwise_conv2d_backward`` needs.
+    """
+    x = as_float_array("x", x)
+    w = as_float_array("w", w)
+    b = as_float_array("b", b)
+    check_ndim("x", x, 4, "(N, H, W, C)")
+    check_ndim("w", w, 4, "(f_h, f_w, C, M)")
+    f_h, f_w, c_in, multiplier = w.shape
+    if x.shape[3] != c_in:
+        fail(f"Channel mismatch: x has {x.shape[3]} channels (x.shape={x.shape}) but the depthwise "
+             f"kernels expect {c_in} (w.shape={w.shape}, layout (f_h, f_w, C, M)).")
+    if b.shape != (c_in * multiplier,):
+        fail(f"Bias shape mismatch: expected b.shape=({c_in * multiplier},) (C * M) to match "
+             f"w.shape={w.shape}, received b.shape={b.shape}.")
+    stride = check_int("stride", stride, minimum=1)
+    pads = _conv_padding(pad, x.shape[1:3], (f_h, f_w), stride)
+    _check_window_fits(x.shape, pads, (f_h, f_w), "kernel")
+    x_pad = np.pad(x, ((0, 0), *pads, (0, 0)))
+    windows = _windows(x_pad, (f_h, f_w), stride)                   # (N, H', W', C, f_h, f_w)
+    out = np.einsum("nijcuv,uvcm->nijcm", windows, w)
+    dtype = np.result_type(x, w, b)
+    out = out.reshape(*out.shape[:3], c_in * multiplier).astype(dtype, copy=False) + b
+    return out.astype(dtype, copy=False), (x.shape, x_pad, w, stride, pads)
+
+
+def depthwise_conv2d_backward(dout, cache):
+    """Backward pass of ``depthwise_conv2d_forward``.
+
+    Args:
+        dout: upstream gradient of shape (N, H', W', C * M).
+        cache: from ``depthwise_conv2d_forward``.
+
+    Returns:
+        dx: (N, H, W, C); dw: (f_h, f_w, C, M); db: (C * M,).
+    """
+    x_shape, x_pad, w, stride, pads = cache
+    f_h, f_w, c_in, multiplier = w.shape
+    n, out_h, out_w = x_shape[0], *_out_hw(x_pad.shape, (f_h, f_w), stride)
+    dout = _check_dout(dout, (n, out_h, out_w, c_in * multiplier))
+    dtype = np.result_type(dout, w)
+    per_kernel = dout.reshape(n, out_h, out_w, c_in, multiplier)
+    windows = _windows(x_pad, (f_h, f_w), stride)
+    dw = np.einsum("nijcuv,nijcm->uvcm", windows, per_kernel)
+    dx_pad = np.zeros(x_pad.shape, dtype=dtype)
+    for di in range(f_h):
+        for dj in range(f_w):
+            dx_pad[:, di:di + stride * out_h:stride, dj:dj + stride * out_w:stride] += \
+                np.einsum("nijcm,cm->nijc", per_kernel, w[di, dj])
+    (top, _), (left, _) = pads
+    dx = dx_pad[:, top:top + x_shape[1], left:left + x_shape[2]]
+    return (np.ascontiguousarray(dx, dtype=dtype), dw.astype(dtype, copy=False),
+            dout.sum(axis=(0, 1, 2)).astype(dtype, copy=False))
+
+
 def _out_hw(in_shape, window_hw, stride):
     """(H', W') of a valid window sweep over an input of shape (N, H, W, C)."""
     return tuple((n - f) // stride + 1 for n, f in zip(in_shape[1:3], window_hw))
@@ -413,35 +487,51 @@ def softmax(logits):
 
 
 def softmax_cross_entropy(logits, y):
-    """Mean cross-entropy of softmax(logits) against integer labels, and its gradient.
+    """Mean cross-entropy of softmax(logits) against the labels, and its gradient.
 
     Args:
         logits: (N, K) scores.
-        y: (N,) integer labels in [0, K).
+        y: (N,) integer labels in [0, K) (Keras' SparseCategoricalCrossentropy), or (N, K)
+            one-hot rows, e.g. from ``keras.utils.to_categorical`` (CategoricalCrossentropy);
+            any rows of probabilities that sum to 1 work.
 
     Returns:
-        loss: float, mean over the batch of -log softmax(logits)[n, y[n]].
-        dlogits: (N, K), (softmax(logits) - one_hot(y)) / N.
+        loss: float, mean over the batch of -sum_k t[n, k] log softmax(logits)[n, k], with t the
+            one-hot (or given) targets: -log softmax(logits)[n, y[n]] for integer labels.
+        dlogits: (N, K), (softmax(logits) - t) / N.
     """
     logits = as_float_array("logits", logits)
     check_ndim("logits", logits, 2, "(N, K)")
-    y = np.asarray(y)
-    if y.shape != (logits.shape[0],):
-        fail(f"Label shape mismatch: expected y.shape=({logits.shape[0]},) for "
-             f"logits.shape={logits.shape}, received y.shape={y.shape}.")
-    if y.size and not np.issubdtype(y.dtype, np.integer):
-        fail(f"Labels must be integers (class indices); received y.dtype={y.dtype}.")
     n, k = logits.shape
-    if y.size and (y.min() < 0 or y.max() >= k):
-        fail(f"Labels out of range: expected 0 <= y < {k} (logits.shape={logits.shape}), "
-             f"received min {y.min()} and max {y.max()}.")
+    targets = _targets(y, n, k)
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    rows = np.arange(n)
-    loss = -log_probs[rows, y].mean()
-    dlogits = np.exp(log_probs)
-    dlogits[rows, y] -= 1
-    return float(loss), dlogits / n
+    loss = -(targets * log_probs).sum(axis=1).mean()
+    return float(loss), ((np.exp(log_probs) - targets) / n).astype(logits.dtype, copy=False)
+
+
+def _targets(y, n, k):
+    """(N, K) target rows from integer labels (N,) or from one-hot / probability rows (N, K)."""
+    y = np.asarray(y)
+    if y.ndim == 2:
+        if y.shape != (n, k):
+            fail(f"One-hot label shape mismatch: expected y.shape=({n}, {k}) for "
+                 f"logits.shape={(n, k)}, received y.shape={y.shape}.")
+        if not np.issubdtype(y.dtype, np.number) or not np.allclose(y.sum(axis=1), 1, atol=1e-6):
+            fail(f"One-hot labels must be rows of numbers that sum to 1 (y.shape={y.shape}); "
+                 "use keras.utils.to_categorical(labels, K) or pass integer labels of shape (N,).")
+        return y.astype(np.float64)
+    if y.shape != (n,):
+        fail(f"Label shape mismatch: expected y.shape=({n},) (integer labels) or ({n}, {k}) "
+             f"(one-hot) for logits.shape={(n, k)}, received y.shape={y.shape}.")
+    if y.size and not np.issubdtype(y.dtype, np.integer):
+        fail(f"Labels must be integers (class indices); received y.dtype={y.dtype}.")
+    if y.size and (y.min() < 0 or y.max() >= k):
+        fail(f"Labels out of range: expected 0 <= y < {k} (logits.shape={(n, k)}), "
+             f"received min {y.min()} and max {y.max()}.")
+    targets = np.zeros((n, k))
+    targets[np.arange(n), y] = 1
+    return targets
 
 
 # --------------------------------------------------------------------------- regularisation

@@ -170,3 +170,46 @@ def show_feature_maps(maps, titles=None, ncols=None, size=2.2):
     """
     maps = np.asarray(maps)
     return show_images([maps[:, :, k] for k in range(maps.shape[2])], titles, ncols, size=size)
+
+
+def show_connectivity(n_inputs=7, f=3):
+    """Three ways to connect a row of inputs to a row of outputs: dense, local, convolution.
+
+    One panel each: a dense layer (every output sees every input, each connection its own
+    weight), a locally connected layer (each output sees f neighbouring inputs, with weights of
+    its own) and a convolution (the same f weights, one colour each, at every position). Each
+    title gives the number of weights; biases are left out.
+
+    Args:
+        n_inputs: inputs in the row, int > f; the local layers have n_inputs - f + 1 outputs.
+        f: the local window (kernel) size, int >= 1.
+
+    Returns:
+        the matplotlib Figure.
+    """
+    if not 1 <= f < n_inputs:
+        raise ValueError(f"Expected 1 <= f < n_inputs; received f={f!r}, n_inputs={n_inputs!r}.")
+    n_out = n_inputs - f + 1
+    offset = (n_inputs - n_out) / 2
+    colours = plt.get_cmap("tab10").colors
+    panels = [
+        (f"dense: {n_inputs} × {n_out} = {n_inputs * n_out} weights",
+         [(i, o, "0.55") for o in range(n_out) for i in range(n_inputs)]),
+        (f"locally connected: {f} × {n_out} = {f * n_out} weights",
+         [(o + u, o, colours[(o * f + u) % 10]) for o in range(n_out) for u in range(f)]),
+        (f"convolution: {f} shared weights",
+         [(o + u, o, colours[u]) for o in range(n_out) for u in range(f)]),
+    ]
+    fig, axes = plt.subplots(1, 3, figsize=(11, 2.6))
+    for ax, (title, lines) in zip(axes, panels):
+        for i, o, colour in lines:
+            ax.plot([i, o + offset], [0, 1], color=colour, linewidth=1.4)
+        ax.scatter(range(n_inputs), [0] * n_inputs, s=90, color="white", edgecolor="black", zorder=3)
+        ax.scatter(np.arange(n_out) + offset, [1] * n_out, s=90, color="black", zorder=3)
+        ax.set_title(title, fontsize=10)
+        ax.set_ylim(-0.25, 1.25)
+        ax.text(-0.6, 0, "inputs", ha="right", va="center", fontsize=9)
+        ax.text(-0.6 + offset, 1, "outputs", ha="right", va="center", fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig

@@ -7,7 +7,10 @@ script or a test can move a slider and see the picture change without a browser.
 
 What a picture shows is computed by plain functions that tests can call directly:
 ``filter_image`` (kernel explorer), ``conv_frame`` (padding and stride explorer) and ``pool_frame``
-(pooling explorer). The maths comes from ``cnnlib.layers``.
+(pooling explorer). They compute with a few lines of their own (``_windows``), not with
+``cnnlib.layers``: the notebooks show the explorers before and while the student writes these
+layers, and the grader withholds the reference layers from the student's kernel. Tests check them
+against ``cnnlib.layers``.
 """
 
 import contextlib
@@ -16,7 +19,6 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnnlib import layers
 from cnnlib.viz import draw_image, draw_matrix, figure_to_png
 
 
@@ -50,6 +52,20 @@ DEMO_INPUT = np.array([[3, 0, 1, 2, 7, 4],
                        [2, 4, 5, 2, 3, 9]], dtype=np.float64)
 
 
+# A convolution over a volume, with the numbers of the lectures' animated demo (deck 004): a 5x5x3
+# input (shown there with its padding of 1), one 3x3x3 kernel and its bias; stride 2, padding 1.
+DEMO_VOLUME = np.stack([[[0, 0, 1, 0, 2], [1, 0, 2, 0, 1], [1, 0, 2, 2, 0], [2, 0, 0, 2, 0], [2, 1, 2, 2, 0]],
+                        [[2, 1, 2, 1, 1], [2, 1, 2, 0, 1], [0, 2, 1, 0, 1], [1, 2, 2, 2, 2], [0, 1, 2, 0, 1]],
+                        [[2, 1, 1, 2, 0], [1, 0, 0, 1, 0], [0, 1, 0, 0, 0], [1, 0, 2, 1, 0], [2, 2, 1, 1, 1]]],
+                       axis=-1).astype(np.float64)                                   # (5, 5, 3)
+DEMO_VOLUME_KERNEL = np.stack([[[-1, 0, 1], [0, 0, 1], [1, -1, 1]],
+                               [[-1, 0, 1], [1, -1, 1], [0, 1, 0]],
+                               [[-1, 1, 1], [1, 1, 0], [0, -1, 0]]], axis=-1).astype(np.float64)  # (3, 3, 3)
+DEMO_VOLUME_BIAS = 1.0
+for _constant in (DEMO_INPUT, DEMO_VOLUME, DEMO_VOLUME_KERNEL):
+    _constant.setflags(write=False)
+
+
 # --------------------------------------------------------------------------- what is displayed
 
 
@@ -68,33 +84,44 @@ def filter_image(image, kernel):
     if image.ndim != 2 or kernel.ndim != 2:
         raise ValueError(f"Expected a 2-D image and a 2-D kernel; received image.shape={image.shape} "
                          f"and kernel.shape={kernel.shape}.")
-    out, _ = layers.conv2d_forward(image[None, :, :, None], kernel[:, :, None, None], np.zeros(1),
-                                   pad="same")
-    return out[0, :, :, 0]
+    f_h, f_w = kernel.shape
+    padded = np.pad(image, (((f_h - 1) // 2, f_h // 2), ((f_w - 1) // 2, f_w // 2)))
+    return _correlate(padded, kernel, stride=1)
 
 
-def conv_frame(x, kernel, pad, stride, step):
-    """One frame of a kernel sliding over a zero-padded input.
+def conv_frame(x, kernel, pad, stride, step, bias=0.0):
+    """One frame of a kernel sliding over a zero-padded input, one channel or several.
 
     Args:
-        x: (H, W) input.
-        kernel: (f_h, f_w) kernel.
+        x: (H, W) input, or (H, W, C) for C channels.
+        kernel: (f_h, f_w) kernel, or (f_h, f_w, C) spanning all C channels.
         pad: zeros on every side, int >= 0.
         stride: int >= 1.
         step: index of the current output position in row-major order, 0 <= step < H' * W'.
+        bias: added to every output value.
 
     Returns:
-        dict with "input" (the padded input, (H + 2 pad, W + 2 pad)), "output" ((H', W'), the
-        values up to the current step, NaN after it), "window" ((top, left, f_h, f_w) in padded
-        coordinates), "position" ((i, j) in the output), "value" (the output at the current step)
-        and "steps" (H' * W').
+        dict with "input" (the padded input, (H + 2 pad, W + 2 pad[, C])), "output" ((H', W'),
+        the values up to the current step, NaN after it), "window" ((top, left, f_h, f_w) in
+        padded coordinates), "position" ((i, j) in the output), "value" (the output at the
+        current step), "steps" (H' * W') and "per_channel" ((C,), each channel's share of
+        "value" before the bias; C = 1 for a 2-D input).
     """
     x = np.asarray(x, dtype=np.float64)
     kernel = np.asarray(kernel, dtype=np.float64)
-    out, _ = layers.conv2d_forward(x[None, :, :, None], kernel[:, :, None, None], np.zeros(1),
-                                   stride=stride, pad=pad)
-    padded = layers.zero_pad(x[None, :, :, None], pad)[0, :, :, 0]
-    return _frame(padded, out[0, :, :, 0], kernel.shape, stride, step)
+    volume = x if x.ndim == 3 else x[:, :, None]
+    kernels = kernel if kernel.ndim == 3 else kernel[:, :, None]
+    if volume.ndim != 3 or kernels.ndim != 3 or volume.shape[2] != kernels.shape[2]:
+        raise ValueError(f"Expected x of shape (H, W) or (H, W, C) and a kernel of shape (f_h, f_w) "
+                         f"or (f_h, f_w, C) with the same C; received x.shape={x.shape} and "
+                         f"kernel.shape={kernel.shape}.")
+    padded = np.pad(volume, ((pad, pad), (pad, pad), (0, 0)))
+    per_channel = np.stack([_correlate(padded[:, :, c], kernels[:, :, c], stride)
+                            for c in range(volume.shape[2])], axis=-1)        # (H', W', C)
+    frame = _frame(padded if x.ndim == 3 else padded[:, :, 0], per_channel.sum(axis=-1) + bias,
+                   kernels.shape[:2], stride, step)
+    frame["per_channel"] = per_channel[frame["position"]]
+    return frame
 
 
 def pool_frame(x, size, stride, mode, step):
@@ -111,8 +138,25 @@ def pool_frame(x, size, stride, mode, step):
         the same dict as ``conv_frame`` (with "input" unpadded).
     """
     x = np.asarray(x, dtype=np.float64)
-    out, _ = layers.pool2d_forward(x[None, :, :, None], size, stride, mode)
-    return _frame(x, out[0, :, :, 0], (size, size), stride, step)
+    if mode not in ("max", "avg"):
+        raise ValueError(f"Invalid value for argument `mode`. Expected 'max' or 'avg'. Received mode={mode!r}")
+    windows = _windows(x, (size, size), stride)
+    out = windows.max(axis=(2, 3)) if mode == "max" else windows.mean(axis=(2, 3))
+    return _frame(x, out, (size, size), stride, step)
+
+
+def _windows(x, window_hw, stride):
+    """Every window of a 2-D array: (H', W', f_h, f_w), H' = (H - f_h) // stride + 1."""
+    f_h, f_w = window_hw
+    if f_h > x.shape[0] or f_w > x.shape[1]:
+        raise ValueError(f"The window {window_hw} does not fit in the input of shape {x.shape} "
+                         "(padding included): use a smaller window or more padding.")
+    return np.lib.stride_tricks.sliding_window_view(x, window_hw)[::stride, ::stride]
+
+
+def _correlate(padded, kernel, stride):
+    """Valid cross-correlation of a 2-D array with a 2-D kernel: (H', W')."""
+    return np.einsum("ijuv,uv->ij", _windows(padded, kernel.shape, stride), kernel)
 
 
 def _frame(padded, full_output, window_hw, stride, step):
@@ -193,7 +237,7 @@ def kernel_explorer(image, preset="edge (Laplacian 8)"):
         left, middle, right = fig.subplots(1, 3)
         draw_image(left, image, "input")
         draw_matrix(middle, kernel, f"kernel (sum {kernel.sum():.3g})", centered=True, fmt="{:.3g}")
-        draw_image(right, filter_image(image, kernel), "output")
+        draw_image(right, filter_image(image, kernel), "output (zero-padded)")
         return fig
 
     live = _LiveImage(render)
@@ -231,45 +275,59 @@ def _draw_frame(fig, frame, input_title, output_title, extra=None, pad=0):
     return fig
 
 
-def padding_stride_explorer(x=None, kernel=None):
-    """A kernel sliding over a zero-padded input, with padding, stride and step sliders.
+def padding_stride_explorer(x=None, kernel=None, bias=0.0):
+    """A kernel sliding over a zero-padded input, with padding, stride, step and channel sliders.
 
     Args:
-        x: (H, W) input; default ``DEMO_INPUT`` (6x6).
-        kernel: (f_h, f_w) kernel; default the 3x3 vertical-edge kernel.
+        x: (H, W) input, or (H, W, C); default ``DEMO_INPUT`` (6x6).
+        kernel: (f_h, f_w) kernel, or (f_h, f_w, C) for a C-channel input; default the 3x3
+            vertical-edge kernel.
+        bias: added to every output value.
 
     Returns:
-        a widget box; ``box.controls`` has "pad", "stride" and "step" (IntSliders); ``box.view``
-        is the Image showing the padded input, the kernel and the output computed so far.
+        a widget box; ``box.controls`` has "pad", "stride", "step" and "channel" (IntSliders;
+        "channel" chooses the input channel and kernel slice drawn); ``box.view`` is the Image
+        showing the padded channel, its kernel slice and the output computed so far, with the
+        current value split into its channels' sums and the bias.
     """
     x = DEMO_INPUT if x is None else np.asarray(x, dtype=np.float64)
     kernel = KERNEL_PRESETS["vertical edge"] if kernel is None else np.asarray(kernel, np.float64)
+    channels = x.shape[2] if x.ndim == 3 else 1
     pad = widgets.IntSlider(value=0, min=0, max=2, description="padding")
     stride = widgets.IntSlider(value=1, min=1, max=3, description="stride")
-    step = _step_slider(conv_frame(x, kernel, 0, 1, 0)["steps"])
+    step = _step_slider(conv_frame(x, kernel, 0, 1, 0, bias)["steps"])
+    channel = widgets.IntSlider(value=0, min=0, max=channels - 1, description="channel",
+                                disabled=channels == 1)
 
     def render():
-        frame = conv_frame(x, kernel, pad.value, stride.value, step.value)
+        frame = conv_frame(x, kernel, pad.value, stride.value, step.value, bias)
         n, f = x.shape[0], kernel.shape[0]
         out_h = frame["output"].shape[0]
-        fig = Figure(figsize=(10, 3.6))
-        _draw_frame(fig, frame, f"padded input, p = {pad.value}",
-                    f"output: ({n} + 2·{pad.value} − {f}) // {stride.value} + 1 = {out_h}", kernel,
-                    pad.value)
+        c = channel.value
+        shown = dict(frame, input=frame["input"][:, :, c]) if channels > 1 else frame
+        fig = Figure(figsize=(10, 3.9 if channels > 1 else 3.6))
+        _draw_frame(fig, shown, f"padded input{f' channel {c}' if channels > 1 else ''}, p = {pad.value}",
+                    f"output: ({n} + 2·{pad.value} − {f}) // {stride.value} + 1 = {out_h}",
+                    kernel[:, :, c] if channels > 1 else kernel, pad.value)
+        if channels > 1:
+            parts = " + ".join(f"{v:g}" for v in frame["per_channel"])
+            fig.suptitle(f"current value = {parts} (channels 0..{channels - 1}) + {bias:g} (bias) "
+                         f"= {frame['value']:g}", fontsize=10)
         return fig
 
     live = _LiveImage(render)
 
     def resize(_change):
         with live.paused():
-            step.max = conv_frame(x, kernel, pad.value, stride.value, 0)["steps"] - 1
+            step.max = conv_frame(x, kernel, pad.value, stride.value, 0, bias)["steps"] - 1
             step.value = 0
 
     pad.observe(resize, names="value")
     stride.observe(resize, names="value")
-    sliders = widgets.HBox([pad, stride, step])
-    return _box([sliders, live.widget], {"pad": pad, "stride": stride, "step": step}, live,
-                redraw_on=[step])
+    sliders = widgets.HBox([pad, stride, step, channel])
+    return _box([sliders, live.widget],
+                {"pad": pad, "stride": stride, "step": step, "channel": channel}, live,
+                redraw_on=[step, channel])
 
 
 def pooling_explorer(x=None):

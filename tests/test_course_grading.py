@@ -65,12 +65,28 @@ def _dependents(source, function):
     return found
 
 
+_SUBSTITUTE = re.compile(r"substitute=\{([^{}]*)\}")
+
+
 def _points_lost(source, function):
-    """Points of the test cells naming ``function`` or one of its dependents (each cell once)."""
+    """Points of the test cells naming ``function`` or one of its dependents (each cell once).
+
+    A test cell that substitutes a reference for ``function`` (``substitute={"name": ...}``) keeps
+    its points: only the visible tests of a dependent exercise use the stubbed function.
+    """
     names = _dependents(source, function)
-    words = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
-    return sum(c.metadata["nbgrader"]["points"] for c in graded_cells(source).values()
-               if c.cell_type == "code" and words.search(c.source))
+    words = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, names)) + r")\b")  # not layers.<name>
+    lost = 0
+    for c in graded_cells(source).values():
+        substituted = " ".join(_SUBSTITUTE.findall(c.source))
+        text = _SUBSTITUTE.sub("", c.source)
+        if c.cell_type != "code" or not words.search(text):
+            continue
+        if re.search(rf"[\"']{re.escape(function)}[\"']\s*:", substituted) and \
+                not re.search(rf"(?<![\w.]){re.escape(function)}\b", text):
+            continue
+        lost += c.metadata["nbgrader"]["points"]
+    return lost
 
 
 def _total(result):

@@ -20,11 +20,25 @@ def _nbgrader(cell):
     return cell.metadata.get("nbgrader", {})
 
 
+def _bound_names(node):
+    """Names a top-level statement binds: a function, or the targets of a plain assignment."""
+    if isinstance(node, ast.FunctionDef):
+        return [node.name]
+    if isinstance(node, ast.Assign):
+        return [t.id for t in node.targets if isinstance(t, ast.Name)]
+    return []
+
+
 def _answer_functions(nb):
-    """grade_id -> the function names defined at the top level of each solution cell."""
-    return {_nbgrader(c)["grade_id"]: [node.name for node in ast.parse(c.source).body
-                                       if isinstance(node, ast.FunctionDef)]
+    """grade_id -> the names (functions, or a predicted value) bound at the top level of each solution cell."""
+    return {_nbgrader(c)["grade_id"]: [name for node in ast.parse(c.source).body for name in _bound_names(node)]
             for c in nb.cells if _nbgrader(c).get("solution")}
+
+
+# A hidden test may name other answers inside `substitute={...}` (the references that stand in for
+# them while the tested function runs), or a reference of the same name (`layers.dense_forward`);
+# that does not make it their test.
+SUBSTITUTE = re.compile(r"substitute=\{[^{}]*\}")
 
 
 def _ids(paths):
@@ -47,7 +61,7 @@ def test_source_notebook_is_stripped(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_source_notebook_follows_the_grading_conventions(path):
-    """Imports first; one function per answer cell, named by its grade_id; test cells name their function."""
+    """Imports first; one function (or one predicted value) per answer cell, named by its grade_id; test cells name their answer."""
     nb = nbformat.read(path, as_version=4)
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     first = _nbgrader(code_cells[0])
@@ -61,14 +75,42 @@ def test_source_notebook_follows_the_grading_conventions(path):
     answers = _answer_functions(nb)
     for grade_id, functions in answers.items():
         assert functions == [grade_id], \
-            f"{path.name}: answer cell {grade_id!r} must define exactly one function named {grade_id!r}, defines {functions}"
+            f"{path.name}: answer cell {grade_id!r} must define exactly one function (or value) named {grade_id!r}, defines {functions}"
 
     for cell in nb.cells:
         meta = _nbgrader(cell)
         if not meta.get("grade"):
             continue
         assert meta.get("locked") and meta.get("points", 0) > 0, f"{path.name}: {meta['grade_id']} needs points and a lock"
-        named = [f for f in answers if re.search(rf"\b{f}\b", cell.source)]
+        named = [f for f in answers if re.search(rf"(?<![\w.]){f}\b", SUBSTITUTE.sub("", cell.source))]
         assert len(named) == 1 and meta["grade_id"].startswith(f"test_{named[0]}"), \
             f"{path.name}: test cell {meta['grade_id']!r} must name exactly one answer function and be called test_<function>..., names {named}"
         assert cell.source.count("### BEGIN HIDDEN TESTS") == cell.source.count("### END HIDDEN TESTS")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_ordinary_cells_do_not_call_withheld_references(path):
+    """Are the withheld names real cnnlib functions, and does no demo cell call one (it raises under grading)?"""
+    import importlib
+
+    nb = nbformat.read(path, as_version=4)
+    withheld = nb.metadata.get("cnn_course", {}).get("withheld")
+    if withheld is None:
+        pytest.skip(f"{path.name} declares no withheld references")
+    answers = {name for names in _answer_functions(nb).values() for name in names}
+    for dotted in withheld:
+        module, name = dotted.rsplit(".", 1)
+        assert callable(getattr(importlib.import_module(module), name, None)), f"{path.name}: {dotted} is not a function"
+    names = {dotted.rsplit(".", 1)[1] for dotted in withheld}
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    imported = {alias.asname or alias.name for node in ast.walk(ast.parse(first.source))
+                if isinstance(node, ast.ImportFrom) for alias in node.names}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or _nbgrader(cell).get("grade"):
+            continue
+        for name in names:
+            # module.name(...) is the reference, and so is a bare name(...) the imports cell imported
+            bare = name in imported and name not in answers
+            pattern = rf"(?<![\w.]){name}\s*\(|\.{name}\s*\(" if bare else rf"\.{name}\s*\("
+            assert not re.search(pattern, cell.source), \
+                f"{path.name}: an ordinary cell calls the withheld {name}: {cell.source[:120]!r}"

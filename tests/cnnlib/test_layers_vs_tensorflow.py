@@ -162,6 +162,56 @@ def test_softmax_and_cross_entropy_match_tensorflow(dtype):
     np.testing.assert_allclose(dlogits, tape.gradient(expected, variable).numpy(), **TOLERANCE[dtype])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_with_one_hot_labels_matches_keras_losses(dtype):
+    """Do integer and to_categorical labels give Keras' Sparse/CategoricalCrossentropy and one gradient?"""
+    logits = random((5, 4), dtype, 5) * 3
+    y = np.array([3, 0, 1, 1, 2])
+    one_hot = keras.utils.to_categorical(y, 4)
+    sparse = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, logits)
+    dense = keras.losses.CategoricalCrossentropy(from_logits=True)(one_hot, logits)
+    loss_int, grad_int = layers.softmax_cross_entropy(logits, y)
+    loss_hot, grad_hot = layers.softmax_cross_entropy(logits, one_hot)
+    np.testing.assert_allclose(loss_int, float(sparse), **TOLERANCE[np.float32])
+    np.testing.assert_allclose(loss_hot, float(dense), **TOLERANCE[np.float32])
+    np.testing.assert_allclose(grad_hot, grad_int, **TOLERANCE[dtype])
+    assert grad_hot.dtype == dtype
+
+
+# (x shape NHWC, kernel (f_h, f_w), channel multiplier, stride, pad)
+DEPTHWISE_CASES = [
+    ((2, 6, 6, 3), (3, 3), 1, 1, 0),
+    ((1, 7, 8, 2), (3, 3), 2, 2, 1),
+    ((2, 5, 7, 4), (2, 3), 3, 1, "same"),
+    ((1, 9, 9, 1), (5, 5), 2, 3, 2),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape, kernel, multiplier, stride, pad", DEPTHWISE_CASES)
+def test_depthwise_conv2d_matches_tf_nn_depthwise_conv2d(x_shape, kernel, multiplier, stride, pad, dtype):
+    """Does the depthwise convolution, forward and backward, agree with tf.nn.depthwise_conv2d?"""
+    c = x_shape[3]
+    x, w, b = random(x_shape, dtype, 1), random((*kernel, c, multiplier), dtype, 2), random((c * multiplier,), dtype, 3)
+    if isinstance(pad, str):
+        tf_pad = pad.upper()
+    else:
+        tf_pad = [[0, 0], [pad, pad], [pad, pad], [0, 0]]
+    run_against_tensorflow(
+        lambda x, w, b: layers.depthwise_conv2d_forward(x, w, b, stride, pad), layers.depthwise_conv2d_backward,
+        lambda x, w, b: tf.nn.depthwise_conv2d(x, w, [1, stride, stride, 1], tf_pad) + b, [x, w, b], dtype)
+
+
+def test_depthwise_conv2d_matches_a_keras_depthwise_layer_weight_for_weight():
+    """Loaded with the same weights, does Keras' DepthwiseConv2D give the same output?"""
+    x, w, b = random((2, 6, 5, 3), np.float32, 4), random((3, 3, 3, 2), np.float32, 5), random((6,), np.float32, 6)
+    layer = keras.layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same")
+    layer.build(x.shape)
+    layer.set_weights([w, b])
+    out, _ = layers.depthwise_conv2d_forward(x, w, b, pad="same")
+    np.testing.assert_allclose(out, np.asarray(layer(x)), **TOLERANCE[np.float32])
+
+
 def test_softmax_is_stable_for_large_logits():
     """Does softmax stay finite where a naive exp would overflow?"""
     probs = layers.softmax(np.array([[1000.0, 1000.0, -1000.0]]))
@@ -229,3 +279,25 @@ def test_batchnorm_matches_keras_in_training_and_inference(shape, dtype):
         dx, dgamma, dbeta = layers.batchnorm_backward(dout, cache)
         for got, want in ((dx, gx), (dgamma, ggamma), (dbeta, gbeta)):
             np.testing.assert_allclose(got, want.numpy(), **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("size, stride", [(2, 2), (3, 1), (2, 1)])
+def test_max_pool_ties_send_the_gradient_to_the_first_maximum_like_tensorflow(size, stride):
+    """With tied maxima (small integers), does each window's gradient go to one input only, as in TF?"""
+    x = np.random.default_rng(7).integers(0, 3, (2, 6, 6, 2)).astype(np.float64)
+    out, cache = layers.pool2d_forward(x, size, stride, "max")
+    dout = np.ones_like(out)
+    variable = tf.Variable(x)
+    with tf.GradientTape() as tape:
+        objective = tf.reduce_sum(tf.nn.max_pool2d(variable, size, stride, "VALID") * dout)
+    expected = tape.gradient(objective, variable).numpy()
+    dx = layers.pool2d_backward(dout, cache)
+    np.testing.assert_array_equal(dx, expected)
+    assert dx.sum() == out.size                                  # one unit per window, never split
+
+
+def test_max_pool_tie_goes_to_the_first_maximum_in_row_major_order():
+    x = np.array([[1.0, 7.0], [7.0, 0.0]]).reshape(1, 2, 2, 1)
+    _, cache = layers.pool2d_forward(x, 2, 2, "max")
+    np.testing.assert_array_equal(layers.pool2d_backward(np.full((1, 1, 1, 1), 5.0), cache)[0, :, :, 0],
+                                  [[0, 5], [0, 0]])

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from cnnlib import layers, viz, widgets  # noqa: E402
 
 STEP = np.array([[10, 10, 10, 0, 0, 0]] * 6, dtype=float)
+VOLUME_X, VOLUME_W0 = widgets.DEMO_VOLUME, widgets.DEMO_VOLUME_KERNEL
 X4 = np.array([[1, 3, 2, 1], [3, 6, 8, 9], [8, 3, 3, 9], [4, 6, 8, 2]], dtype=float)
 
 
@@ -182,3 +183,78 @@ def test_pooling_explorer_reacts_to_mode_and_size():
     assert explorer.controls["step"].max == 3 * 3 - 1
     explorer.controls["size"].value = 4
     assert explorer.controls["step"].max == 0
+
+
+# --------------------------------------------------------------------------- the explorers' own maths against cnnlib.layers
+
+
+@pytest.mark.parametrize("kernel_hw", [(3, 3), (2, 2), (1, 4), (5, 3)])
+def test_filter_image_equals_the_reference_same_convolution(kernel_hw):
+    """Does the explorer's own filtering equal cnnlib.layers' 'same' convolution, even kernels too?"""
+    rng = np.random.default_rng(0)
+    image, kernel = rng.standard_normal((7, 9)), rng.standard_normal(kernel_hw)
+    expected, _ = layers.conv2d_forward(image[None, :, :, None], kernel[:, :, None, None], np.zeros(1),
+                                        pad="same")
+    np.testing.assert_allclose(widgets.filter_image(image, kernel), expected[0, :, :, 0], atol=1e-12)
+
+
+@pytest.mark.parametrize("pad, stride", [(0, 1), (1, 2), (2, 3)])
+def test_conv_frame_of_a_volume_equals_the_reference(pad, stride):
+    """Does a multi-channel frame give the reference output, and split the value into channels + bias?"""
+    rng = np.random.default_rng(1)
+    x, kernel = rng.standard_normal((6, 7, 3)), rng.standard_normal((3, 3, 3))
+    expected, _ = layers.conv2d_forward(x[None], kernel[:, :, :, None], np.array([0.5]), stride=stride, pad=pad)
+    frame = widgets.conv_frame(x, kernel, pad, stride, step=expected[0, :, :, 0].size - 1, bias=0.5)
+    np.testing.assert_allclose(frame["output"], expected[0, :, :, 0], atol=1e-12)
+    assert frame["input"].shape == (6 + 2 * pad, 7 + 2 * pad, 3)
+    assert frame["value"] == pytest.approx(frame["per_channel"].sum() + 0.5)
+
+
+def test_conv_frame_reproduces_the_volume_demo_of_the_lectures():
+    """Is the top-left output of deck 004's volume demo 2 = -1 + 1 + 1 (channels, by hand) + 1 (bias)?"""
+    frame = widgets.conv_frame(VOLUME_X, VOLUME_W0, pad=1, stride=2, step=0, bias=1.0)
+    np.testing.assert_array_equal(frame["output"][0, 0], 2.0)
+    np.testing.assert_array_equal(frame["per_channel"], [-1.0, 1.0, 1.0])
+
+
+def test_conv_frame_rejects_mismatched_channels():
+    with pytest.raises(ValueError, match=r"same C; received x.shape=\(5, 5, 3\) and kernel.shape=\(3, 3, 2\)"):
+        widgets.conv_frame(VOLUME_X, np.ones((3, 3, 2)), 0, 1, 0)
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+@pytest.mark.parametrize("size, stride", [(2, 2), (3, 1), (2, 3)])
+def test_pool_frame_equals_the_reference(mode, size, stride):
+    x = np.random.default_rng(2).standard_normal((7, 8))
+    expected, _ = layers.pool2d_forward(x[None, :, :, None], size, stride, mode)
+    frame = widgets.pool_frame(x, size, stride, mode, step=expected.size - 1)
+    np.testing.assert_allclose(frame["output"], expected[0, :, :, 0], atol=1e-12)
+
+
+def test_pool_frame_rejects_an_unknown_mode():
+    with pytest.raises(ValueError, match=r"Expected 'max' or 'avg'. Received mode='min'"):
+        widgets.pool_frame(X4, 2, 2, "min", 0)
+
+
+def test_padding_stride_explorer_shows_each_channel_of_a_volume(monkeypatch):
+    """Does the channel slider redraw the picture, once per change, for a 3-channel input?"""
+    explorer = widgets.padding_stride_explorer(VOLUME_X, VOLUME_W0, bias=1.0)
+    channel = explorer.controls["channel"]
+    assert channel.max == 2 and not channel.disabled
+    draws = _count_draws(monkeypatch)
+    before = explorer.view.value
+    channel.value = 2
+    assert len(draws) == 1 and explorer.view.value != before
+    assert widgets.padding_stride_explorer().controls["channel"].disabled
+
+
+def test_show_connectivity_draws_dense_local_and_shared_connections():
+    """Does each panel draw one line per weight: 7*5 dense, 3*5 local, 3*5 shared in 3 colours?"""
+    fig = viz.show_connectivity(7, 3)
+    dense, local, conv = fig.axes
+    assert [len(ax.lines) for ax in fig.axes] == [35, 15, 15]
+    assert len({line.get_color() for line in conv.lines}) == 3
+    assert len({line.get_color() for line in local.lines}) > 3
+    assert "35 weights" in dense.get_title() and "3 shared weights" in conv.get_title()
+    with pytest.raises(ValueError, match=r"1 <= f < n_inputs; received f=7, n_inputs=7"):
+        viz.show_connectivity(7, 7)
