@@ -104,7 +104,7 @@ def contract_problems(nb):
     if not all(isinstance(node, (ast.Import, ast.ImportFrom)) for node in tree.body):
         problems.append("the first code cell must hold imports only (it runs in the grader too)")
     available = bound_names(first.source) | answer_names(nb)
-    test_only = set()
+    test_only, ordinary = set(), set(bound_names(first.source))
     for number, cell in enumerate(nb.cells, start=1):
         if cell.cell_type != "code" or cell is first:
             continue
@@ -116,9 +116,10 @@ def contract_problems(nb):
                                 "no solution cell, earlier test cell or the first cell")
             bound = bound_names(cell.source)
             available |= bound
-            test_only |= bound
+            test_only |= bound - ordinary
         else:
-            test_only -= bound_names(cell.source)
+            ordinary |= bound_names(cell.source)
+            test_only -= ordinary
             leaked = free_names(cell.source) & test_only
             if leaked:
                 problems.append(f"code cell {number} uses {', '.join(sorted(leaked))}, bound only by a test cell")
