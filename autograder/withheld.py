@@ -3,7 +3,7 @@
 A source notebook names, in its metadata, the ``cnnlib`` functions that do the work its graded
 functions ask for (``"cnn_course": {"withheld": ["cnnlib.layers.conv2d_forward", ...]}``). While
 that assignment is graded, the kernel's ``cnnlib`` is a copy in which each of those functions, and
-each private helper (``_name``) they use, keeps its signature and docstring but only raises
+each private helper (``_name``) that only they use, keeps its signature and docstring but only raises
 :class:`ReferenceWithheld`. The copy is mounted over the real package in the sandbox, so the answer
 cannot be imported, read from the file, found through ``cnnlib.__file__``, or exec'd from its source.
 The grader's own process keeps the real library and computes the reference there.
@@ -90,8 +90,15 @@ def _stub_functions(text, functions, module):
 
 
 def _with_private_helpers(functions, defined):
-    """``functions`` and, transitively, the module's private functions they refer to."""
-    result, todo = set(), list(functions)
+    """``functions`` and the module's private functions that only they use (transitively): a
+    helper that a function still available also needs stays, so that function keeps working."""
+    kept = _reachable([name for name in defined if name not in functions and not name.startswith("_")], defined)
+    return {name for name in _reachable(list(functions), defined) if name in functions or name not in kept}
+
+
+def _reachable(names, defined):
+    """``names`` and the private functions of the module they call, transitively."""
+    result, todo = set(), list(names)
     while todo:
         name = todo.pop()
         if name in result:
