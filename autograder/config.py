@@ -224,6 +224,7 @@ def nbgrader_config(root, limits=None, library=""):
     c.GuardedExecute.output_chars = limits.output_chars
     c.GuardedExecute.image_chars = limits.image_chars
     c.GuardedExecute.max_restarts = limits.max_restarts
+    c.GuardedExecute.shutdown_kernel = "immediate"  # nothing of a graded kernel is kept
     c.merge(kernel_config(limits, library))
 
     # Autograde = sanitize (nbgrader's steps, plus dropping cells whose nbgrader metadata was

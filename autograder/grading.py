@@ -18,6 +18,7 @@ import re
 import shutil
 import sqlite3
 import tempfile
+import time
 import warnings
 from dataclasses import asdict
 from pathlib import Path
@@ -173,8 +174,14 @@ def grade_submission(root, source, limits, template, assignment, student, librar
         dict with student, assignment, status (graded, missing or failed), grades
         ({notebook: {"grades": {id: [auto_score, needs_manual_grade]}, "comments": {...},
         "late_penalty": x}}), timestamp, notes, autograded (folder to move into place) and
-        work (temporary folder to delete).
+        work (temporary folder to delete) and, once graded, timings (seconds per phase: copying,
+        kernel start, notebook cells, test cells, total).
     """
+    from autograder import sandbox
+
+    began = time.perf_counter()
+    for phase in sandbox.timings:
+        sandbox.timings[phase] = 0.0
     limits = Limits(**limits)
     work = Path(tempfile.mkdtemp(prefix="cnn-course-worker-"))
     local = Course(root=work, source=work / "source", limits=limits, library=library)
@@ -182,6 +189,7 @@ def grade_submission(root, source, limits, template, assignment, student, librar
     shutil.copytree(Path(root) / "submitted" / student / assignment,
                     local.step_dir("submitted", student, assignment))
     shutil.copy(template, local.gradebook)
+    copying = time.perf_counter() - began
     result = dict(student=student, assignment=assignment, status=GRADED, grades={}, timestamp=None,
                   notes=[], autograded=str(local.step_dir("autograded", student, assignment)),
                   work=str(work))
@@ -195,6 +203,7 @@ def grade_submission(root, source, limits, template, assignment, student, librar
             result["notes"] += notes.metadata_problems(nbformat.read(path, 4), gb, path.stem, assignment)
 
     outcome = local.api().autograde(assignment, student, force=True, create=True)
+    result["timings"] = dict(sandbox.timings, copying=copying, total=time.perf_counter() - began)
     if not outcome["success"]:
         failed = _failed(student, assignment, _cause(outcome.get("log", "")))
         result.update(failed, notes=result["notes"] + failed["notes"], work=str(work))

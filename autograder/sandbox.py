@@ -21,13 +21,16 @@ nbgrader's ``Execute`` already interrupts a cell that runs past ``Execute.timeou
   never one that ran a submission), so that kernel start-up overlaps grading.
 """
 
+import contextlib
 import copy
 import multiprocessing.util
 import os
 import shutil
+import time
 from pathlib import Path
 
 import nbformat
+import zmq
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
@@ -87,7 +90,24 @@ class GuardedExecute(Execute):
         return self.km
 
     def start_new_kernel(self, **kwargs):
-        super().start_new_kernel(cwd=str(self.km.scratch), **kwargs)
+        with _timed("kernel start"):
+            super().start_new_kernel(cwd=str(self.km.scratch), **kwargs)
+
+    def start_new_kernel_client(self):
+        with _timed("kernel start"):
+            return super().start_new_kernel_client()
+
+    async def _async_cleanup_kernel(self):
+        # Messages still queued for a kernel that is going away are dropped at once, instead of
+        # holding the channels open for a second while zmq waits for them.
+        if self.kc is not None:
+            for channel in (self.kc.shell_channel, self.kc.iopub_channel, self.kc.stdin_channel,
+                            self.kc.control_channel):
+                if channel.socket is not None and not channel.socket.closed:
+                    channel.socket.setsockopt(zmq.LINGER, 0)
+        await super()._async_cleanup_kernel()
+
+    _cleanup_kernel = run_sync(_async_cleanup_kernel)
 
     def _new_manager(self):
         return self.kernel_manager_class(kernel_name=self.km.kernel_name, config=self.config)
@@ -106,9 +126,11 @@ class GuardedExecute(Execute):
             cell.outputs = []
             self._deferred.append(index)
         elif cell.cell_type == "code" and cell.source.strip():
-            cell = self._run_in_kernel(cell, resources, index)
+            with _timed("notebook cells"):
+                cell = self._run_in_kernel(cell, resources, index)
         if index == len(self.nb.cells) - 1:
-            self._run_tests()
+            with _timed("test cells"):
+                self._run_tests()
         return cell, resources
 
     def _run_in_kernel(self, cell, resources, index):
@@ -232,7 +254,18 @@ class GuardedExecute(Execute):
         self._cleanup_kernel()
 
 
+# Seconds this process spent, per phase, since grading.grade_submission last reset it.
+timings = {"kernel start": 0.0, "notebook cells": 0.0, "test cells": 0.0}
 _spare = {}  # key -> a kernel manager whose kernel was started ahead, in this worker process
+
+
+@contextlib.contextmanager
+def _timed(phase):
+    began = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[phase] += time.perf_counter() - began
 
 
 def _take_spare(key):

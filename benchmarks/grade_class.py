@@ -12,6 +12,9 @@ then in the same run:
    gradebook ends with every grade exactly once and the same values each run;
 3. one correct submission alone, for the wall time of one complete submission.
 
+For each parallel run it prints where a submission's grading time went: copying its files,
+starting the kernel, the notebook's own cells, the test cells, and nbgrader's own steps.
+
 It also prints the machine's own parallel ceiling (the speed-up of one CPU-bound job per worker
 run side by side, against one such job alone) and, on Linux, the CPU time the whole machine spent
 per submission on each path, so that a speed-up can be read against what the cores allow.
@@ -115,6 +118,19 @@ def cpu_per_submission(cpu_start, n):
     return f"  machine CPU {(machine_cpu_seconds() - cpu_start) / n:.2f} s/submission"
 
 
+def phase_shares(results):
+    """Where the workers' time went: each phase's share of the submissions' grading time."""
+    timings = [r["timings"] for r in results.values() if r.get("timings")]
+    total = sum(t["total"] for t in timings)
+    if not total:
+        return "no timings"
+    phases = ("copying", "kernel start", "notebook cells", "test cells")
+    shares = {phase: sum(t[phase] for t in timings) / total for phase in phases}
+    shares["nbgrader and the rest"] = 1 - sum(shares.values())
+    return "time per submission {:.1f} s: ".format(total / len(timings)) + ", ".join(
+        f"{phase} {share:.0%}" for phase, share in shares.items())
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=12, help="submissions (default %(default)s)")
@@ -152,12 +168,13 @@ def main():
         for run in range(args.runs):
             cpu_start = machine_cpu_seconds()
             start = time.perf_counter()
-            autograde(course, assignment, workers=args.workers, force=True, progress=False)
+            results = autograde(course, assignment, workers=args.workers, force=True, progress=False)
             seconds = time.perf_counter() - start
             runs.append(gradebook_rows(course))
             print(f"cnn-course autograde, {args.workers} workers, run {run + 1}: {seconds:7.1f} s  "
                   f"{60 * args.n / seconds:6.1f} submissions/min  speed-up {plain_s / seconds:.2f}x"
                   + cpu_per_submission(cpu_start, args.n))
+            print("  " + phase_shares(results))
         cells = len({cell for _, _, cell, _ in runs[0]})
         lost = [args.n * cells - len(set(rows)) for rows in runs]
         duplicated = [len(rows) - len(set(rows)) for rows in runs]
