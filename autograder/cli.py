@@ -10,6 +10,9 @@ Every step is idempotent: running it twice leaves the same release, gradebook an
     cnn-course summary [ASSIGNMENT...]               a table of scores and notes
     cnn-course grade ASSIGNMENT SUBMISSIONS          import, autograde, feedback, export, summary
     cnn-course validate NOTEBOOK...                  the student's check before submitting
+    cnn-course release ASSIGNMENT --exchange         ... and to the hub's exchange (autograder.exchange)
+    cnn-course collect ASSIGNMENT                    submissions from the exchange, then autograde
+    cnn-course feedback ASSIGNMENT --return          ... and back to the students through the exchange
 """
 
 import argparse
@@ -17,6 +20,7 @@ import os
 import sys
 from pathlib import Path
 
+from autograder.cluster import default_scheduler as cluster_default
 from autograder.config import COURSE_SOURCE, DEFAULT_COURSE_ROOT, Course, Limits, NbgraderFailed
 
 
@@ -29,7 +33,14 @@ def _course(args):
 def cmd_release(args):
     from autograder.release import build_student_tree, release_assignments
 
-    if args.to:
+    if args.exchange:
+        from autograder.exchange import release_to_exchange
+
+        if not args.assignments:
+            raise ValueError("release --exchange needs the assignment(s) to release, e.g. 01-edge-detection.")
+        for assignment in args.assignments:
+            print(release_to_exchange(_course(args), assignment))
+    elif args.to:
         for notebook in build_student_tree(args.to, args.assignments or None, source=args.source):
             print(notebook)
     else:
@@ -52,7 +63,16 @@ def cmd_autograde(args):
     course = _course(args)
     for assignment in course.assignments(args.assignments or None):
         autograde(course, assignment, students=args.students, workers=args.workers,
-                  force=args.force, progress=args.progress)
+                  force=args.force, progress=args.progress, scheduler=args.scheduler)
+
+
+def cmd_collect(args):
+    from autograder.exchange import collect_from_exchange
+
+    for student, lines in collect_from_exchange(_course(args), args.assignment).items():
+        print(f"{student}: " + ("; ".join(lines) if lines else "collected"))
+    args.assignments, args.students, args.force = [args.assignment], None, False
+    cmd_autograde(args)
 
 
 def cmd_feedback(args):
@@ -61,6 +81,10 @@ def cmd_feedback(args):
     course = _course(args)
     for assignment in course.assignments(args.assignments or None):
         generate_feedback(course, assignment, workers=args.workers, progress=args.progress)
+        if getattr(args, "return_", False):
+            from autograder.exchange import return_feedback
+
+            print(f"{assignment}: feedback returned to " + (", ".join(return_feedback(course, assignment)) or "nobody"))
 
 
 def cmd_export(args):
@@ -106,6 +130,8 @@ def build_parser():
     parallel = argparse.ArgumentParser(add_help=False)
     parallel.add_argument("--workers", type=int, default=None,
                           help="grading processes (default: the number of CPU cores)")
+    parallel.add_argument("--scheduler", default=cluster_default(), metavar="tcp://HOST:8786",
+                          help="grade on this Dask scheduler (default: $CNN_COURSE_SCHEDULER, else here)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name, func, help, parents=(common,)):
@@ -116,6 +142,7 @@ def build_parser():
     p = add("release", cmd_release, "Generate the student version of assignments (nbgrader generate_assignment).")
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
     p.add_argument("--to", metavar="DIR", help="write DIR/<assignment>/<notebook>.ipynb instead of the course root")
+    p.add_argument("--exchange", action="store_true", help="also release to nbgrader's exchange (the hub)")
 
     p = add("import", cmd_import, "Copy a folder or zip of submissions into nbgrader's submitted/ layout.")
     p.add_argument("assignment", metavar="ASSIGNMENT")
@@ -129,6 +156,11 @@ def build_parser():
 
     p = add("feedback", cmd_feedback, "Generate HTML feedback for graded submissions.", (common, parallel))
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
+    p.add_argument("--return", dest="return_", action="store_true", help="release it to the exchange (the hub)")
+
+    p = add("collect", cmd_collect, "Collect submissions from nbgrader's exchange and autograde them.",
+            (common, parallel))
+    p.add_argument("assignment", metavar="ASSIGNMENT")
 
     p = add("export", cmd_export, "Write grades as CSV: one column per graded cell, plus totals.")
     p.add_argument("--to", metavar="FILE", help="default: <course root>/grades.csv")

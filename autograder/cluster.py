@@ -33,8 +33,6 @@ import uuid
 import warnings
 from pathlib import Path
 
-from autograder import grading
-
 SCHEDULER_VARIABLE = "CNN_COURSE_SCHEDULER"
 KILLED = "the submission's grading worker died {times} (the submission killed it, or its machine was lost)"
 # The scheduler settings under which a worker's death is charged to the one submission it graded.
@@ -57,6 +55,8 @@ def run_on_dask(job, students, address):
     """
     from distributed import Client, as_completed
     from distributed.scheduler import KilledWorker
+
+    from autograder import grading
 
     assignment = job["assignment"]
     client = address if isinstance(address, Client) else Client(address, set_as_default=False)
@@ -110,6 +110,8 @@ def grade_task(student, assignment, limits, submission, source, template):
         ``grade_submission``'s result with ``autograded`` replaced by the autograded folder's
         bytes (or None) and ``work`` by None: nothing of the worker's file system is left behind.
     """
+    from autograder import grading
+
     scratch = Path(tempfile.mkdtemp(prefix="cnn-course-task-"))
     try:
         root, sources = scratch / "root", scratch / "source"
