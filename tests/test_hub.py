@@ -26,9 +26,7 @@ from autograder.release import INSTRUCTOR_ONLY
 sys.path.insert(0, str(Path(__file__).parent))
 from hub_support import ASSIGNMENT, COURSE_ID, ROOT, live_hub, usable  # noqa: E402
 
-pytestmark = [pytest.mark.hub, pytest.mark.slow]
-if usable():
-    pytest.skip(usable(), allow_module_level=True)
+from roster import Student, read_roster  # noqa: E402  (deploy/, put on the path by hub_support)
 
 NOTEBOOK = "sample.ipynb"
 ANSWERS = {"relu": "return np.maximum(x, 0)",
@@ -39,6 +37,8 @@ SCORE = re.compile(r"\(Score: ([\d.]+) / ([\d.]+)\)")
 
 @pytest.fixture(scope="module")
 def hub():
+    if usable():
+        pytest.skip(usable())
     with live_hub() as running:
         yield running
 
@@ -92,6 +92,32 @@ def _feedback_score(hub, student):
     return tuple(float(x) for x in SCORE.search(html).groups()), html
 
 
+def test_roster_reads_ids_names_and_emails(tmp_path):
+    """Header, comments and blank lines skipped; names split for nbgrader; email optional?"""
+    path = tmp_path / "roster.csv"
+    path.write_text("id,name,email\n# a comment\n\nalice,Alice van Dijk,alice@example.org\nbob, Bob \n")
+    assert read_roster(path) == [Student("alice", "Alice van Dijk", "alice@example.org"), Student("bob", "Bob")]
+    alice = read_roster(path)[0]
+    assert (alice.first_name, alice.last_name) == ("Alice van", "Dijk")
+
+
+@pytest.mark.parametrize("line, message", [
+    ("Alice,Alice", "student id 'Alice' is not a valid user name"),
+    ("alice", "expected 'student id, name'"),
+    ("alice,Alice,not-an-email", "email 'not-an-email' has no '@'"),
+    ("alice,Alice\nalice,Alice again", "student id 'alice' appears twice"),
+])
+def test_roster_names_the_bad_line(tmp_path, line, message):
+    """A bad roster line: an error that quotes it, with its line number?"""
+    path = tmp_path / "roster.csv"
+    path.write_text(line + "\n")
+    with pytest.raises(ValueError, match=re.escape(message)) as error:
+        read_roster(path)
+    assert "line " in str(error.value)
+
+
+@pytest.mark.hub
+@pytest.mark.slow
 def test_a_class_cycle_on_the_hub(hub):
     """Release, fetch, validate, submit, collect, autograde, return, fetch feedback: right scores?"""
     alice, bob = hub.students
@@ -130,6 +156,8 @@ def test_a_class_cycle_on_the_hub(hub):
     _save_timings(hub)
 
 
+@pytest.mark.hub
+@pytest.mark.slow
 def test_students_cannot_reach_each_other_or_the_instructor(hub):
     """bob tries, as his Unix account, to list, read and write alice's submission and feedback."""
     alice, bob = hub.students
@@ -181,6 +209,8 @@ print(json.dumps(tries))
     assert re.search(rf"{alice}\s*\|\s*{ASSIGNMENT}\s*\|\s*6 / 6", hub.cnn_course("summary", ASSIGNMENT))
 
 
+@pytest.mark.hub
+@pytest.mark.slow
 def test_only_the_instructor_gets_nbgrader_instructor_tools(hub):
     """A student's JupyterLab has no formgrader or Create Assignment; the instructor's has both."""
     alice = hub.students[0]
@@ -196,6 +226,8 @@ def test_only_the_instructor_gets_nbgrader_instructor_tools(hub):
     assert "@jupyter/nbgrader:validate-assignment" not in disabled
 
 
+@pytest.mark.hub
+@pytest.mark.slow
 def test_hub_and_servers_listen_on_the_loopback_only(hub):
     """Do the hub, the proxy and every user server listen on 127.0.0.1, and nowhere else?"""
     proxy = int((Path(hub.settings["state"]) / "jupyterhub-proxy.pid").read_text())
