@@ -84,7 +84,8 @@ def cmd_feedback(args):
         if getattr(args, "return_", False):
             from autograder.exchange import return_feedback
 
-            print(f"{assignment}: feedback returned to " + (", ".join(return_feedback(course, assignment)) or "nobody"))
+            returned = return_feedback(course, assignment)
+            print(f"{assignment}: feedback returned to " + (", ".join(returned) or "nobody"))
 
 
 def cmd_export(args):

@@ -62,7 +62,7 @@ c.Spawner.http_timeout = 90
 def per_user(spawner):
     """The instructor's JupyterLab opens on the course root; a student's, on their home folder,
     with the students' Jupyter settings (the exchange; no formgrader, no Create Assignment)."""
-    environment = {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", "CNN_COURSE_MODE": "fast"}
+    environment = {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin"}
     if spawner.user.name == instructor:
         spawner.notebook_dir = settings["course_root"]
         environment["CNN_COURSE_ROOT"] = settings["course_root"]

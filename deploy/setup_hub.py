@@ -86,7 +86,7 @@ def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", por
     hub_dir, source = Path(hub_dir).resolve(), Path(source).resolve()
     proxy = install_proxy()
     state = _mkdir(hub_dir / "state", 0o700)
-    created = json.loads((state / "created_users.json").read_text()) if (state / "created_users.json").exists() else []
+    created = _created_users(state)
     for name in [instructor, *(s.id for s in students)]:
         if _create_user(name):
             created.append(name)
@@ -143,7 +143,7 @@ def remove(hub_dir):
     """Delete the accounts ``setup`` created and the hub folder; give the source its permissions back."""
     hub_dir = Path(hub_dir)
     settings_file, state = hub_dir / SETTINGS, hub_dir / "state"
-    for name in json.loads((state / "created_users.json").read_text()) if (state / "created_users.json").exists() else []:
+    for name in _created_users(state):
         subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
         subprocess.run(["groupdel", name], check=False, capture_output=True)
     saved = state / "source_permissions.json"
@@ -154,6 +154,12 @@ def remove(hub_dir):
                 os.chmod(path, mode)
     if settings_file.exists() or state.exists():
         shutil.rmtree(hub_dir)
+
+
+def _created_users(state):
+    """The accounts ``setup`` created (``remove`` deletes them; those that existed stay)."""
+    record = state / "created_users.json"
+    return json.loads(record.read_text()) if record.exists() else []
 
 
 def _create_user(name):
@@ -186,7 +192,9 @@ def _protect_source(source, teacher, state):
     """Source notebooks (and the project's .git) readable by the instructor's group only.
 
     The permissions found first are saved in ``state/source_permissions.json`` for ``remove``."""
-    trees = [source] + ([PROJECT / ".git"] if source == COURSE_SOURCE.resolve() and (PROJECT / ".git").is_dir() else [])
+    trees = [source]
+    if source == COURSE_SOURCE.resolve() and (PROJECT / ".git").is_dir():
+        trees.append(PROJECT / ".git")
     saved_file = state / "source_permissions.json"
     saved = json.loads(saved_file.read_text()) if saved_file.exists() else {}
     for tree in trees:
