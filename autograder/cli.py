@@ -11,6 +11,9 @@ Every step is idempotent: running it twice leaves the same release, gradebook an
     cnn-course summary [ASSIGNMENT...]               a table of scores, statuses and notes
     cnn-course grade ASSIGNMENT SUBMISSIONS          import, autograde, feedback, export, summary
     cnn-course validate NOTEBOOK...                  the student's check before submitting
+    cnn-course release ASSIGNMENT --exchange         ... and to the hub's exchange (autograder.exchange)
+    cnn-course collect ASSIGNMENT                    submissions from the exchange, then autograde
+    cnn-course feedback ASSIGNMENT --return          ... and back to the students through the exchange
 
 The global options (--course-dir, --source, --timeout, --memory-mb, --isolation, --quiet) go before or after
 the command. Import, autograde, feedback, export and summary need a release into the course root
@@ -22,6 +25,7 @@ import os
 import sys
 from pathlib import Path
 
+from autograder.cluster import default_scheduler as cluster_default
 from autograder.config import COURSE_SOURCE, DEFAULT_COURSE_ROOT, Course, Limits, NbgraderFailed
 from autograder.isolation import IsolationUnavailable
 
@@ -36,7 +40,14 @@ def _course(args):
 def cmd_release(args):
     from autograder.release import build_student_tree, release_assignments
 
-    if args.to:
+    if args.exchange:
+        from autograder.exchange import release_to_exchange
+
+        if not args.assignments:
+            raise ValueError("release --exchange needs the assignment(s) to release, e.g. 01-edge-detection.")
+        for assignment in args.assignments:
+            print(release_to_exchange(_course(args), assignment))
+    elif args.to:
         for notebook in build_student_tree(args.to, args.assignments or None, source=args.source):
             print(notebook)
     else:
@@ -60,7 +71,16 @@ def cmd_autograde(args):
     course = _course(args)
     for assignment in released(course, args.assignments):
         autograde(course, assignment, students=args.students, workers=args.workers,
-                  force=args.force, progress=args.progress)
+                  force=args.force, progress=args.progress, scheduler=args.scheduler)
+
+
+def cmd_collect(args):
+    from autograder.exchange import collect_from_exchange
+
+    for student, lines in collect_from_exchange(_course(args), args.assignment).items():
+        print(f"{student}: " + ("; ".join(lines) if lines else "collected"))
+    args.assignments, args.students, args.force = [args.assignment], None, False
+    cmd_autograde(args)
 
 
 def cmd_feedback(args):
@@ -70,6 +90,11 @@ def cmd_feedback(args):
     course = _course(args)
     for assignment in released(course, args.assignments):
         generate_feedback(course, assignment, workers=args.workers, progress=args.progress)
+        if getattr(args, "return_", False):
+            from autograder.exchange import return_feedback
+
+            returned = return_feedback(course, assignment)
+            print(f"{assignment}: feedback returned to " + (", ".join(returned) or "nobody"))
 
 
 def cmd_export(args):
@@ -134,6 +159,8 @@ def build_parser():
     parallel = argparse.ArgumentParser(add_help=False)
     parallel.add_argument("--workers", type=int, default=None,
                           help="grading processes (default: the number of CPU cores)")
+    parallel.add_argument("--scheduler", default=cluster_default(), metavar="tcp://HOST:8786",
+                          help="grade on this Dask scheduler (default: $CNN_COURSE_SCHEDULER, else here)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name, func, help, parents=(common,)):
@@ -147,6 +174,7 @@ def build_parser():
     p.add_argument("--to", metavar="DIR",
                    help="write DIR/<assignment>/<notebook>.ipynb instead of the course root: a folder to "
                         "hand out, with no gradebook (grading needs a release without --to)")
+    p.add_argument("--exchange", action="store_true", help="also release to nbgrader's exchange (the hub)")
 
     p = add("import", cmd_import, "Copy a folder or zip of submissions into nbgrader's submitted/ layout.")
     p.add_argument("assignment", metavar="ASSIGNMENT")
@@ -160,6 +188,11 @@ def build_parser():
 
     p = add("feedback", cmd_feedback, "Generate HTML feedback for graded submissions.", (common, parallel))
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: every released one")
+    p.add_argument("--return", dest="return_", action="store_true", help="release it to the exchange (the hub)")
+
+    p = add("collect", cmd_collect, "Collect submissions from nbgrader's exchange and autograde them.",
+            (common, parallel))
+    p.add_argument("assignment", metavar="ASSIGNMENT")
 
     p = add("export", cmd_export, "Write the class's grades as CSV: for the instructor (a column per graded "
             "cell, totals and statuses), or for Canvas' or Moodle's gradebook import (a column per assignment).")

@@ -28,7 +28,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import rmtree
 from sqlalchemy.exc import SAWarning
 
-from autograder import notes
+from autograder import cluster, notes
 from autograder.config import COURSE_ID, Course, Limits
 from autograder.isolation import resolve
 from autograder.withheld import assignment_settings, build_library
@@ -37,7 +37,7 @@ from autograder.workers import default_width, worker_pool
 GRADED, MISSING, FAILED = "graded", "missing", "failed"
 
 
-def autograde(course, assignment, students=None, workers=None, force=False, progress=True):
+def autograde(course, assignment, students=None, workers=None, force=False, progress=True, scheduler=None):
     """Grade the submitted notebooks of one assignment and record the grades.
 
     Args:
@@ -47,6 +47,7 @@ def autograde(course, assignment, students=None, workers=None, force=False, prog
         workers: parallel grading processes (default: the number of CPU cores).
         force: grade again submissions already graded (otherwise only new or changed ones).
         progress: show a progress bar.
+        scheduler: a Dask scheduler address (``tcp://HOST:8786``): grade there (autograder.cluster).
 
     Returns:
         dict student -> result (status, notes, grades), for the submissions graded in this run.
@@ -77,10 +78,11 @@ def autograde(course, assignment, students=None, workers=None, force=False, prog
         _snapshot(working.gradebook, template)
         job = dict(root=str(course.root), source=str(course.source), limits=asdict(course.limits),
                    template=str(template), assignment=assignment, library=str(library))
+        graded = cluster.run_on_dask(job, todo, scheduler) if scheduler else _run_parallel(job, todo, workers)
         try:
             with tqdm(total=len(todo), desc=f"autograde {assignment}", unit="submission",
                       disable=not progress) as bar:
-                for result in _run_parallel(job, todo, workers):
+                for result in graded:
                     result["notes"] = isolation_note + result["notes"]
                     _record(course, working.db_url, result)
                     results[result["student"]] = result

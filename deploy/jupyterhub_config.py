@@ -1,0 +1,75 @@
+# JupyterHub for one course, as deploy/setup_hub.py laid it out (its hub.json, in $CNN_HUB_DIR).
+#
+# - Every user is a Unix account; their JupyterLab is spawned as that user (LocalProcessSpawner),
+#   from the project's environment, listening on 127.0.0.1.
+# - The instructor (the hub's admin) opens JupyterLab on the nbgrader course root, with the
+#   formgrader and the Create Assignment tools. Students open it in their home folder with the
+#   Assignments tab, Validate and fetch-feedback, without nbgrader's instructor tools.
+# - Students log in with NativeAuthenticator (they sign up under their roster id; the instructor
+#   authorizes them at /hub/authorize) or with their Unix password (PAM): hub.json's authenticator.
+# - The hub and the proxy listen on 127.0.0.1 unless hub.json's ip says otherwise.
+import json
+import os
+import sys
+from pathlib import Path
+
+c = get_config()  # noqa: F821 (JupyterHub's configuration loader defines it)
+
+HUB_DIR = Path(os.environ.get("CNN_HUB_DIR", "/srv/cnn-course"))
+settings = json.loads((HUB_DIR / "hub.json").read_text())
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from roster import read_roster  # noqa: E402
+
+students = read_roster(settings["roster"])
+instructor = settings["instructor"]
+venv_bin = settings["venv_bin"]
+
+# --- network: everything on the loopback interface unless the instructor chose an address
+c.JupyterHub.bind_url = f"http://{settings['ip']}:{settings['port']}"
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = settings["hub_port"]
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings['proxy_api_port']}"
+c.ConfigurableHTTPProxy.command = [settings["proxy"]]
+c.ConfigurableHTTPProxy.pid_file = str(Path(settings["state"]) / "jupyterhub-proxy.pid")
+c.JupyterHub.db_url = f"sqlite:///{Path(settings['state']) / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(Path(settings["state"]) / "jupyterhub_cookie_secret")
+
+# --- who may log in
+c.Authenticator.allowed_users = {instructor, *(s.id for s in students)}
+c.Authenticator.admin_users = {instructor}
+c.JupyterHub.load_groups = {"instructors": {"users": [instructor]},
+                            "students": {"users": [s.id for s in students]}}
+if settings["authenticator"] == "native":
+    import nativeauthenticator
+
+    c.JupyterHub.authenticator_class = "nativeauthenticator.NativeAuthenticator"
+    c.JupyterHub.template_paths = [str(Path(nativeauthenticator.__file__).parent / "templates")]
+    c.NativeAuthenticator.open_signup = False  # the instructor authorizes each sign-up
+    c.NativeAuthenticator.minimum_password_length = 10
+    c.NativeAuthenticator.check_common_password = True
+else:
+    c.JupyterHub.authenticator_class = "pam"
+
+# --- each user's JupyterLab, as their Unix account
+c.JupyterHub.spawner_class = "localprocess"
+c.Spawner.cmd = [str(Path(venv_bin) / "jupyterhub-singleuser")]
+c.Spawner.ip = "127.0.0.1"
+c.Spawner.default_url = "/lab"
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 90
+
+
+def per_user(spawner):
+    """The instructor's JupyterLab opens on the course root; a student's, on their home folder,
+    with the students' Jupyter settings (the exchange; no formgrader, no Create Assignment)."""
+    environment = {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin"}
+    if spawner.user.name == instructor:
+        spawner.notebook_dir = settings["course_root"]
+        environment["CNN_COURSE_ROOT"] = settings["course_root"]
+    else:
+        spawner.notebook_dir = "~"
+        environment["JUPYTER_CONFIG_PATH"] = settings["student_config"]
+    spawner.environment.update(environment)
+
+
+c.Spawner.pre_spawn_hook = per_user

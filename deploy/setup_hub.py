@@ -1,0 +1,253 @@
+"""Set up, start and remove the course's JupyterHub on this machine (run as root).
+
+    .venv/bin/python deploy/setup_hub.py setup --roster roster.csv --instructor teacher
+    .venv/bin/python deploy/setup_hub.py start
+    .venv/bin/python deploy/setup_hub.py remove
+
+``setup`` (idempotent) installs the proxy (``npm ci``: configurable-http-proxy, from package.json),
+creates a Unix account for the instructor and for each student of the roster (``deploy/roster.py``),
+and lays out the hub folder (``--hub-dir``, default /srv/cnn-course)::
+
+    /srv/cnn-course/             root 0755
+        hub.json                 the settings deploy/jupyterhub_config.py reads
+        state/                   root 0700: the hub's database, cookie secret, proxy token
+        course/                  the instructor's nbgrader course root, instructor 0700
+            exchange -> ../exchange
+        exchange/                nbgrader's exchange, root 1777 (nbgrader requires it writable by all)
+            cnn-course/          this course's exchange, the instructor's, 0755
+        config/student/          root 0755: the students' Jupyter settings (exchange, no formgrader)
+
+The source notebooks (``--source``, the project's course/) become readable by the instructor's
+group and nobody else, the project's .git too when the source is the project's course/. The
+students are added to the gradebook with their names and emails.
+
+``remove`` deletes the accounts that ``setup`` created (``userdel --remove``) and the hub folder,
+and gives the source back its permissions. Stop the hub first.
+"""
+
+import argparse
+import grp
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(PROJECT))
+
+from roster import read_roster  # noqa: E402
+
+from autograder.config import COURSE_ID, COURSE_SOURCE, Course  # noqa: E402
+
+DEFAULT_HUB_DIR = Path("/srv/cnn-course")
+PROXY = PROJECT / "node_modules" / ".bin" / "configurable-http-proxy"
+SETTINGS = "hub.json"
+AUTHENTICATORS = ("native", "pam")
+# What the students' servers leave out: nbgrader's instructor tools (the server extensions and
+# the JupyterLab plugins), so that the Assignments tab, Validate and fetch-feedback remain.
+STUDENT_SERVER_EXTENSIONS_OFF = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
+STUDENT_LAB_PLUGINS_OFF = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                           "@jupyter/nbgrader:course-list")
+STUDENT_NBGRADER_CONFIG = '''\
+# Written by deploy/setup_hub.py: the students' side of nbgrader's exchange.
+c.CourseDirectory.course_id = {course_id!r}
+c.Exchange.root = {exchange!r}
+# Submissions readable by their owner and the instructor only (autograder/exchange.py).
+c.ExchangeFactory.submit = "autograder.exchange.PrivateSubmit"
+'''
+
+
+def install_proxy():
+    """configurable-http-proxy from npm, into the project's node_modules/ (package-lock.json's version)."""
+    if not PROXY.exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PROJECT, check=True)
+    return PROXY
+
+
+def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", port=8000,
+          hub_port=8081, proxy_api_port=8001, authenticator="native"):
+    """Lay out the hub for one course (see the module's docstring). Idempotent.
+
+    Returns:
+        the settings written to ``<hub_dir>/hub.json`` (a dict).
+    """
+    if os.geteuid() != 0:
+        raise SystemExit("setup_hub.py setup creates Unix accounts: run it as root (sudo).")
+    if authenticator not in AUTHENTICATORS:
+        raise ValueError(f"authenticator {authenticator!r}: expected one of {AUTHENTICATORS}.")
+    students = read_roster(roster)
+    if instructor in {s.id for s in students}:
+        raise ValueError(f"the instructor {instructor!r} is also on the roster {roster}.")
+    hub_dir, source = Path(hub_dir).resolve(), Path(source).resolve()
+    proxy = install_proxy()
+    state = _mkdir(hub_dir / "state", 0o700)
+    created = _created_users(state)
+    for name in [instructor, *(s.id for s in students)]:
+        if _create_user(name):
+            created.append(name)
+    (state / "created_users.json").write_text(json.dumps(sorted(set(created))))
+    teacher = pwd.getpwnam(instructor)
+    # A submission's files belong to the instructor's group or to the student's own group (nbgrader
+    # writes some after its folder lost the exchange's set-group-id bit): the instructor reads both.
+    subprocess.run(["usermod", "--append", "--groups", ",".join(s.id for s in students), instructor], check=True)
+
+    _mkdir(hub_dir, 0o755)
+    exchange = _mkdir(hub_dir / "exchange", 0o1777)
+    _mkdir(exchange / COURSE_ID, 0o755, owner=teacher)
+    root = _mkdir(hub_dir / "course", 0o700, owner=teacher)
+    link = root / "exchange"
+    if not link.is_symlink():
+        if link.exists():
+            shutil.rmtree(link)
+        link.symlink_to(exchange)
+    course = Course(root=root, source=source).prepare()
+    _add_students(course, students)
+    _protect_source(source, teacher, state)
+    _chown_tree(root, teacher)
+
+    config = _mkdir(hub_dir / "config", 0o755)
+    student_config = _mkdir(config / "student", 0o755)
+    (student_config / "nbgrader_config.py").write_text(
+        STUDENT_NBGRADER_CONFIG.format(course_id=COURSE_ID, exchange=str(exchange)))
+    (student_config / "jupyter_server_config.json").write_text(json.dumps(
+        {"ServerApp": {"jpserver_extensions": {name: False for name in STUDENT_SERVER_EXTENSIONS_OFF}}}, indent=1))
+    _mkdir(student_config / "labconfig", 0o755)
+    (student_config / "labconfig" / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {name: True for name in STUDENT_LAB_PLUGINS_OFF}}, indent=1))
+
+    settings = dict(course_root=str(root), exchange=str(exchange), source=str(source), instructor=instructor,
+                    students=[s.id for s in students], roster=str(Path(roster).resolve()),
+                    ip=ip, port=port, hub_port=hub_port, proxy_api_port=proxy_api_port,
+                    authenticator=authenticator, proxy=str(proxy), venv_bin=str(Path(sys.executable).parent),
+                    student_config=str(student_config), state=str(state))
+    (hub_dir / SETTINGS).write_text(json.dumps(settings, indent=1))
+    return settings
+
+
+def start(hub_dir, extra_config=None):
+    """Run JupyterHub in the foreground with deploy/jupyterhub_config.py (or a file that loads it)."""
+    settings = json.loads((Path(hub_dir) / SETTINGS).read_text())
+    env = dict(os.environ, CNN_HUB_DIR=str(hub_dir),
+               PATH=settings["venv_bin"] + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"))
+    config = extra_config or HERE / "jupyterhub_config.py"
+    os.chdir(settings["state"])
+    os.execve(Path(settings["venv_bin"]) / "jupyterhub", ["jupyterhub", "-f", str(config)], env)
+
+
+def remove(hub_dir):
+    """Delete the accounts ``setup`` created and the hub folder; give the source its permissions back."""
+    hub_dir = Path(hub_dir)
+    settings_file, state = hub_dir / SETTINGS, hub_dir / "state"
+    for name in _created_users(state):
+        subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
+        subprocess.run(["groupdel", name], check=False, capture_output=True)
+    saved = state / "source_permissions.json"
+    if saved.exists():
+        for path, (mode, gid) in json.loads(saved.read_text()).items():
+            if os.path.lexists(path) and not os.path.islink(path):
+                os.chown(path, -1, gid)
+                os.chmod(path, mode)
+    if settings_file.exists() or state.exists():
+        shutil.rmtree(hub_dir)
+
+
+def _created_users(state):
+    """The accounts ``setup`` created (``remove`` deletes them; those that existed stay)."""
+    record = state / "created_users.json"
+    return json.loads(record.read_text()) if record.exists() else []
+
+
+def _create_user(name):
+    """``useradd`` a user with a private home (0700), unless it exists. Returns True if created."""
+    try:
+        pwd.getpwnam(name)
+        created = False
+    except KeyError:
+        subprocess.run(["useradd", "--create-home", "--user-group", "--shell", "/bin/bash", name], check=True)
+        created = True
+    os.chmod(pwd.getpwnam(name).pw_dir, 0o700)
+    return created
+
+
+def _mkdir(path, mode, owner=None):
+    path.mkdir(parents=True, exist_ok=True)
+    if owner is not None:
+        os.chown(path, owner.pw_uid, owner.pw_gid)
+    os.chmod(path, mode)
+    return path
+
+
+def _chown_tree(root, user):
+    for folder, dirs, files in os.walk(root):
+        for name in [folder, *(os.path.join(folder, f) for f in files + dirs)]:
+            os.lchown(name, user.pw_uid, user.pw_gid)
+
+
+def _protect_source(source, teacher, state):
+    """Source notebooks (and the project's .git) readable by the instructor's group only.
+
+    The permissions found first are saved in ``state/source_permissions.json`` for ``remove``."""
+    trees = [source]
+    if source == COURSE_SOURCE.resolve() and (PROJECT / ".git").is_dir():
+        trees.append(PROJECT / ".git")
+    saved_file = state / "source_permissions.json"
+    saved = json.loads(saved_file.read_text()) if saved_file.exists() else {}
+    for tree in trees:
+        for folder, dirs, files in os.walk(tree):
+            for path in [folder, *(os.path.join(folder, f) for f in files)]:
+                if os.path.islink(path):
+                    continue
+                info = os.lstat(path)
+                saved.setdefault(path, [info.st_mode & 0o7777, info.st_gid])
+                os.chown(path, -1, teacher.pw_gid)
+                os.chmod(path, (info.st_mode & 0o750) | (0o050 if os.path.isdir(path) else 0o040))
+    saved_file.write_text(json.dumps(saved))
+
+
+def _add_students(course, students):
+    """The roster's students in the gradebook, with their names and emails."""
+    from nbgrader.api import Gradebook
+
+    # nbgrader runs alembic by name when it creates a gradebook: this environment's.
+    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+    with Gradebook(course.db_url, COURSE_ID) as gb:
+        for student in students:
+            gb.update_or_create_student(student.id, first_name=student.first_name,
+                                        last_name=student.last_name, email=student.email or None)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="setup_hub.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=("setup", "start", "remove"))
+    parser.add_argument("--hub-dir", default=os.environ.get("CNN_HUB_DIR", DEFAULT_HUB_DIR), type=Path,
+                        help="the hub's folder (default: %(default)s, or $CNN_HUB_DIR)")
+    parser.add_argument("--roster", help="CSV: student id, name[, email] (setup)")
+    parser.add_argument("--instructor", help="the instructor's user name (setup)")
+    parser.add_argument("--source", default=COURSE_SOURCE, type=Path, help="source assignments (default: course/)")
+    parser.add_argument("--ip", default="127.0.0.1", help="the address the hub listens on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8000, help="the hub's port (default: %(default)s)")
+    parser.add_argument("--config", type=Path, help="start: a JupyterHub config file that loads "
+                        "deploy/jupyterhub_config.py (default: that file)")
+    parser.add_argument("--authenticator", choices=AUTHENTICATORS, default="native",
+                        help="native: students sign up, the instructor authorizes them; pam: Unix passwords")
+    args = parser.parse_args(argv)
+    if args.command == "setup":
+        if not args.roster or not args.instructor:
+            parser.error("setup needs --roster FILE and --instructor NAME")
+        settings = setup(args.hub_dir, args.roster, args.instructor, source=args.source, ip=args.ip,
+                         port=args.port, authenticator=args.authenticator)
+        print(f"hub set up in {args.hub_dir}: instructor {settings['instructor']}, "
+              f"{len(settings['students'])} students; start it with: setup_hub.py start")
+    elif args.command == "start":
+        start(args.hub_dir, args.config)
+    else:
+        remove(args.hub_dir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,255 @@
+"""A live course hub for the tests: deploy/setup_hub.py's layout with the sample assignment, an
+instructor and two students as real Unix accounts, JupyterHub started on 127.0.0.1 with the
+dummy authenticator (tests only) and a service token, everything it started stopped by process id,
+the accounts and folders removed.
+"""
+
+import contextlib
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "deploy"))
+sys.path.insert(0, str(ROOT / "tests" / "autograder" / "files"))
+
+import sample_course  # noqa: E402
+import setup_hub  # noqa: E402
+
+ASSIGNMENT = sample_course.ASSIGNMENT
+COURSE_ID = "cnn-course"
+TEST_CONFIG = """\
+c = get_config()
+load_subconfig({deploy!r})
+# Tests only: any password logs in (the deployment uses NativeAuthenticator or PAM).
+c.JupyterHub.authenticator_class = "dummy"
+c.DummyAuthenticator.password = {password!r}
+c.JupyterHub.services = [{{"name": "course-tests", "api_token": {token!r}}}]
+c.JupyterHub.load_roles = [{{"name": "course-tests", "services": ["course-tests"], "scopes": [
+    "admin:users", "admin:servers", "admin:server_state", "access:servers", "list:users", "read:users"]}}]
+"""
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Hub:
+    """A running hub: its URL, token, users and folders, and what it measured."""
+
+    url: str
+    token: str
+    password: str
+    instructor: str
+    students: list
+    settings: dict
+    base: Path
+    pid: int = 0
+    timings: dict = field(default_factory=dict)
+    server_pids: dict = field(default_factory=dict)
+    _spawned: dict = field(default_factory=dict)
+
+    def api(self, method, path, data=None, raw=False, timeout=120):
+        """A request with the service token: ``/hub/api/...`` or ``/user/<name>/...``."""
+        body = json.dumps(data).encode() if data is not None else None
+        request = urllib.request.Request(self.url + path, data=body, method=method, headers={
+            "Authorization": f"token {self.token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            payload = response.read()
+        return payload if raw else (json.loads(payload) if payload.strip() else None)
+
+    def status(self, method, path):
+        try:
+            self.api(method, path, raw=True)
+        except urllib.error.HTTPError as error:
+            return error.code
+        return 200
+
+    def spawn(self, names):
+        """Ask the hub to spawn each user's JupyterLab (it answers at once; see wait_ready)."""
+        for name in names:
+            self.api("POST", f"/hub/api/users/{name}/server")
+            self._spawned[name] = time.monotonic()
+
+    def wait_ready(self, names):
+        """Wait until the servers of ``names`` are ready.
+
+        Returns: {name: seconds from the spawn request to ready}."""
+        started = self._spawned
+        ready = {}
+        deadline = time.monotonic() + 150
+        while len(ready) < len(names) and time.monotonic() < deadline:
+            for name in names:
+                if name in ready:
+                    continue
+                server = self.api("GET", f"/hub/api/users/{name}").get("servers", {}).get("", {})
+                if server.get("ready"):
+                    ready[name] = time.monotonic() - started[name]
+                    self.server_pids[name] = server.get("state", {}).get("pid")
+            time.sleep(0.2)
+        missing = sorted(set(names) - set(ready))
+        assert not missing, f"servers of {missing} not ready after 150 s; see {self.base / 'hub.log'}"
+        return ready
+
+    def as_user(self, name, *command, check=True, **kwargs):
+        """Run ``command`` as the Unix user ``name`` (their home, the project's environment)."""
+        account = pwd.getpwnam(name)
+        env = {"HOME": account.pw_dir, "USER": name, "LOGNAME": name,
+               "PATH": f"{self.settings['venv_bin']}:/usr/bin:/bin", **kwargs.pop("env", {})}
+        return subprocess.run(list(command), user=account.pw_uid, group=account.pw_gid,
+                              extra_groups=os.getgrouplist(name, account.pw_gid),
+                              env=env, cwd=account.pw_dir, capture_output=True, text=True, check=check,
+                              **kwargs)
+
+    def cnn_course(self, *args):
+        """``cnn-course`` as the instructor types it in their hub terminal."""
+        done = self.as_user(self.instructor, str(Path(self.settings["venv_bin"]) / "cnn-course"), args[0],
+                            "--course-dir", self.settings["course_root"], "--source", self.settings["source"],
+                            "--quiet", *args[1:], check=False)
+        assert done.returncode == 0, f"cnn-course {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+
+def _open_path_to(path):
+    """Give o+x to the folders above ``path`` that lack it (students run the project's environment).
+
+    Returns [(folder, original mode)] to restore."""
+    changed = []
+    for folder in reversed(Path(path).resolve().parents):
+        mode = folder.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            os.chmod(folder, mode | stat.S_IXOTH)
+            changed.append((folder, stat.S_IMODE(mode)))
+    return changed
+
+
+def _processes_of(uids):
+    """Process ids of the processes run by ``uids`` (from /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid in uids:
+                    pids.append(int(entry.name))
+            except FileNotFoundError:
+                pass
+    return pids
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _wait_gone(pids, timeout):
+    deadline = time.monotonic() + timeout
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return [p for p in pids if _alive(p)]
+
+
+def usable():
+    """Why a live hub cannot run here, or None: it needs root (accounts), useradd, node."""
+    if os.geteuid() != 0:
+        return "the hub test creates Unix accounts: run it as root (CI does)"
+    missing = [tool for tool in ("useradd", "userdel", "node", "npm") if not shutil.which(tool)]
+    return f"missing {missing}" if missing else None
+
+
+@contextlib.contextmanager
+def live_hub():
+    """Set up and start the hub; yield a :class:`Hub`; stop and remove all of it."""
+    suffix = secrets.token_hex(2)
+    instructor, students = f"ht{suffix}teach", [f"ht{suffix}alice", f"ht{suffix}bob"]
+    base = Path(tempfile.mkdtemp(prefix="cnn-course-hub-", dir="/tmp"))
+    os.chmod(base, 0o755)
+    # The students run the project's environment and its interpreter (which may live under /root).
+    opened = _open_path_to(ROOT / ".venv") + _open_path_to(Path(sys.executable).resolve())
+    hub_dir = base / "hub"
+    process, log = None, None
+    try:
+        source = base / "source"
+        sample_course.write_sample_source(source)
+        roster = base / "roster.csv"
+        roster.write_text("id,name,email\n" + "".join(f"{s},{s.title()} Example,{s}@example.org\n" for s in students))
+        port = free_port()
+        settings = setup_hub.setup(hub_dir, roster, instructor, source=source, port=port, hub_port=free_port(),
+                                   proxy_api_port=free_port())
+        token, password = secrets.token_hex(32), secrets.token_hex(8)
+        config = base / "test_jupyterhub_config.py"
+        config.write_text(TEST_CONFIG.format(deploy=str(ROOT / "deploy" / "jupyterhub_config.py"),
+                                             password=password, token=token))
+        hub = Hub(url=f"http://127.0.0.1:{port}", token=token, password=password, instructor=instructor,
+                  students=students, settings=settings, base=base)
+        log = open(base / "hub.log", "w")
+        began = time.monotonic()
+        process = subprocess.Popen([sys.executable, str(ROOT / "deploy" / "setup_hub.py"), "start",
+                                    "--hub-dir", str(hub_dir), "--config", str(config)],
+                                   stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                hub.api("GET", "/hub/api/", timeout=2)
+                break
+            except (OSError, ValueError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the hub did not start; see {base / 'hub.log'}") from None
+                time.sleep(0.2)
+        hub.timings["hub up (s)"] = time.monotonic() - began
+        hub.pid = process.pid
+        yield hub
+    finally:
+        try:
+            _stop(process, hub_dir, [instructor, *students])
+        finally:
+            if log:
+                log.close()
+                (ROOT / "build").mkdir(exist_ok=True)
+                shutil.copy(base / "hub.log", ROOT / "build" / "hub.log")
+            setup_hub.remove(hub_dir)
+            for folder, mode in reversed(opened):
+                os.chmod(folder, mode)
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def _stop(process, hub_dir, users):
+    """SIGTERM the hub (it stops the proxy and the user servers), then check by pid, and kill
+    whatever is left of the proxy and the users' processes."""
+    proxy_pid_file = hub_dir / "state" / "jupyterhub-proxy.pid"
+    proxy_pid = int(proxy_pid_file.read_text()) if proxy_pid_file.exists() else None
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    uids = set()
+    for name in users:
+        try:
+            uids.add(pwd.getpwnam(name).pw_uid)
+        except KeyError:
+            pass
+    leftovers = ([proxy_pid] if proxy_pid and _alive(proxy_pid) else []) + _processes_of(uids)
+    for pid in _wait_gone(leftovers, 10):
+        os.kill(pid, signal.SIGKILL)
+    _wait_gone(leftovers, 10)
