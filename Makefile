@@ -1,6 +1,8 @@
 # Two entry points for a fresh machine (see README.md):
 #   make lab    set up .venv, generate the student notebooks and start JupyterLab on them
 #   make test   set up .venv (and Chromium for the browser test) and run the whole test suite
+#   make hub    set up .venv and the proxy, create the accounts of ROSTER and INSTRUCTOR, start
+#               the course's JupyterHub on http://127.0.0.1:8000 (as root, or through sudo)
 # Variables:
 #   LAB_ARGS    extra JupyterLab options; headless, e.g. on a remote machine or in a test:
 #               make lab LAB_ARGS="--no-browser --ServerApp.ip=127.0.0.1 --IdentityProvider.token=SECRET"
@@ -8,6 +10,10 @@
 #               `.venv/bin/cnn-course release`, open their nbgrader course root: LAB_DIR=instructor
 #   STUDENT     where the student tree is generated (default: student/)
 #   PYTEST_ARGS extra pytest options, e.g. PYTEST_ARGS="-m 'not browser'"
+#   ROSTER      the class roster for make hub, CSV: student id, name[, email] (default: roster.csv)
+#   INSTRUCTOR  the instructor's user name on the hub (default: instructor)
+#   HUB_DIR     the hub's folder (default: /srv/cnn-course)
+#   HUB_ARGS    more options of deploy/setup_hub.py setup, e.g. HUB_ARGS="--ip 0.0.0.0 --authenticator pam"
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -22,7 +28,13 @@ MISSING = $(filter-out $(notdir $(wildcard $(STUDENT)/*)),$(ASSIGNMENTS))
 AS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 SUDO := $(if $(AS_ROOT),,sudo)
 
-.PHONY: setup student lab test chromium bubblewrap
+ROSTER ?= roster.csv
+INSTRUCTOR ?= instructor
+HUB_DIR ?= /srv/cnn-course
+HUB_ARGS ?=
+PROXY := node_modules/.bin/configurable-http-proxy
+
+.PHONY: setup student lab test chromium bubblewrap hub proxy
 setup: $(STAMP)
 	@command -v bwrap >/dev/null || echo "Note: bubblewrap is missing, so grading kernels will run without a sandbox. Install it with: sudo apt-get install bubblewrap (Debian/Ubuntu), or make bubblewrap."
 
@@ -53,5 +65,15 @@ chromium:
 bubblewrap:
 	command -v bwrap >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y bubblewrap)
 
-test: $(STAMP) chromium bubblewrap
+# JupyterHub's proxy, configurable-http-proxy, from npm at package-lock.json's version.
+proxy: $(PROXY)
+$(PROXY): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(PROXY)
+
+hub: $(STAMP) $(PROXY)
+	$(SUDO) $(BIN)/python deploy/setup_hub.py setup --hub-dir $(HUB_DIR) --roster $(ROSTER) --instructor $(INSTRUCTOR) $(HUB_ARGS)
+	$(SUDO) $(BIN)/python deploy/setup_hub.py start --hub-dir $(HUB_DIR)
+
+test: $(STAMP) chromium bubblewrap proxy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
