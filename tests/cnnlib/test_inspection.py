@@ -11,11 +11,11 @@ from cnnlib import models, training  # noqa: E402
 
 
 def _linear_conv_stack():
-    """Convolutions and poolings without activations, random weights: every gradient path is non-zero."""
+    """Convolutions and average pooling, no activations, positive weights: every gradient path is non-zero."""
     model = keras.Sequential([
         keras.Input((32, 32, 2)),
         keras.layers.Conv2D(3, 3, padding="same", name="c1"),
-        keras.layers.MaxPooling2D(2, name="p1"),
+        keras.layers.AveragePooling2D(2, name="p1"),   # max pooling would pass gradient to one pixel only
         keras.layers.Conv2D(3, 5, padding="same", name="c2"),
         keras.layers.Conv2D(2, 3, strides=2, padding="valid", name="c3"),
     ])
