@@ -109,9 +109,9 @@ def plot_history(histories, metric="accuracy", ax=None):
     for i, (name, history) in enumerate(histories.items()):
         color = f"C{i}"
         epochs = np.arange(1, len(history[metric]) + 1)
-        ax.plot(epochs, history[metric], "--", color=color, label=f"{name} (training)")
+        ax.plot(epochs, history[metric], "--", marker=".", color=color, label=f"{name} (training)")
         if "val_" + metric in history:
-            ax.plot(epochs, history["val_" + metric], "-", color=color, label=f"{name} (validation)")
+            ax.plot(epochs, history["val_" + metric], "-", marker=".", color=color, label=f"{name} (validation)")
     ax.set(xlabel="epoch", ylabel=metric)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
