@@ -13,7 +13,8 @@ def adam_step(param, grad, m, v, t, learning_rate=1e-3, beta_1=0.9, beta_2=0.999
     """One Adam update; the arguments are not changed.
 
     m <- beta_1 * m + (1 - beta_1) * grad,  v <- beta_2 * v + (1 - beta_2) * grad ** 2,
-    param <- param - alpha_t * m / (sqrt(v) + epsilon),  alpha_t = learning_rate * sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t).
+    param <- param - alpha_t * m / (sqrt(v) + epsilon),
+    alpha_t = learning_rate * sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t).
 
     Args:
         param, grad, m, v: arrays of one shape: the parameter, its gradient, the first and second

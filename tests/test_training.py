@@ -1,4 +1,4 @@
-"""Tests of cnnlib.training (the NumPy CNN and its training loop), cnnlib.augment and the grading switch of cnnlib.mode."""
+"""Tests of cnnlib.training (the NumPy CNN and its training loop), cnnlib.augment and cnnlib.mode's grading switch."""
 
 import numpy as np
 import pytest
