@@ -4,11 +4,16 @@
     .venv/bin/python benchmarks/train.py --models keras-mnist --save-weights
     .venv/bin/python benchmarks/train.py --models cifar --epochs 5 # a shortened CIFAR-10 run
     .venv/bin/python benchmarks/train.py --notebook-memory         # peak RSS of each notebook, fast and full
+    .venv/bin/python benchmarks/train.py --record-histories        # the CIFAR-10 experiments -> cnnlib/histories/
+    .venv/bin/python benchmarks/train.py --record-histories plain mlp --epochs 2   # some, shortened (not saved)
 
 Models: ``numpy-mnist`` (the NumPy CNN of cnnlib.training), ``keras-mnist`` (the classic Keras MNIST
 network), ``cifar`` (the CIFAR-10 network with batch normalization, dropout, crops and flips).
 Each prints test accuracy, epochs, seconds per epoch and the Keras backend and devices. With
 ``--save-weights`` the trained weights replace the ones shipped in cnnlib/weights/.
+``--record-histories`` trains the CIFAR-10 experiments of notebook 6 (``models.CIFAR_EXPERIMENTS``) with
+their full-mode recipe (``models.CIFAR_EXPERIMENT_RECIPE``) and writes each one's per-epoch curves and
+test accuracy to cnnlib/histories/<name>.json, which the notebook plots beside its live fast-mode runs.
 The code uses only Keras' backend-independent API: set KERAS_BACKEND=jax to time the JAX backend.
 """
 
@@ -117,6 +122,44 @@ def _keras_accuracy(model, batches):
     return float((models.predict_proba(model, batches).argmax(axis=1) == batches.y).mean())
 
 
+def record_histories(names, epochs=None):
+    """Train the CIFAR-10 experiments ``names`` with the experiments' recipe; with the recipe's own
+    number of epochs, write each history to cnnlib/histories/ (a shortened run only prints)."""
+    from cnnlib import evaluation, models
+
+    recipe = models.CIFAR_EXPERIMENT_RECIPE
+    (x_all, y_all), (x_test, y_test) = data.load_cifar10(n_train=recipe["n_train"], n_test=recipe["n_test"])
+    (x_train, y_train), (x_val, y_val) = models.split_train_validation(
+        x_all, y_all, recipe["validation_fraction"], recipe["seed"])
+    mean, std = data.channel_stats(x_train)
+
+    def preprocess(batch):
+        return data.standardize(batch, mean, std)
+
+    val = models.ImageBatches(x_val, y_val, preprocess, 500, shuffle=False)
+    test = models.ImageBatches(x_test, y_test, preprocess, 500, shuffle=False)
+    run_epochs = epochs or recipe["epochs"]
+    for name in names:
+        start = time.perf_counter()
+        model, history = models.train_experiment(name, x_train, y_train, val, preprocess, run_epochs, verbose=2)
+        seconds = time.perf_counter() - start
+        record = {
+            "experiment": name, "setup": models.CIFAR_EXPERIMENTS[name], "recipe": recipe, "epochs": run_epochs,
+            "history": {key: [round(float(v), 5) for v in values] for key, values in history.items()},
+            "test_accuracy": round(_keras_accuracy(model, test), 5),
+            "parameters": int(model.count_params()),
+            "seconds": round(seconds), "device": ", ".join(_devices(models.keras)),
+            "keras": f"{models.keras.__version__} ({models.keras.backend.backend()})",
+            "command": f"benchmarks/train.py --record-histories {name!r}",
+        }
+        print(json.dumps({k: record[k] for k in ("experiment", "epochs", "test_accuracy", "seconds")}), flush=True)
+        if epochs is None or epochs == recipe["epochs"]:
+            path = evaluation.HISTORIES_DIR / f"{evaluation.history_file_stem(name)}.json"
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(json.dumps(record, indent=1) + "\n")
+            print(json.dumps({"saved": str(path.relative_to(ROOT))}), flush=True)
+
+
 def notebook_memory(notebook, mode, timeout):
     """Execute a notebook in a child process; return its peak RSS in MB and the wall time.
 
@@ -150,7 +193,14 @@ def main(argv=None):
                         help="instead of training, execute the notebooks and print their peak memory")
     parser.add_argument("--modes", nargs="+", default=["fast", "full"], choices=["fast", "full"])
     parser.add_argument("--timeout", type=int, default=3600, help="per-cell timeout for --notebook-memory")
+    parser.add_argument("--record-histories", nargs="*", metavar="EXPERIMENT",
+                        help="train the CIFAR-10 experiments (all when none named) and record their histories")
     args = parser.parse_args(argv)
+
+    if args.record_histories is not None:
+        from cnnlib import models
+        record_histories(args.record_histories or list(models.CIFAR_EXPERIMENTS), args.epochs)
+        return
 
     if args.notebook_memory:
         for notebook in NOTEBOOKS:

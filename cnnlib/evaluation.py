@@ -4,7 +4,13 @@ The computations take NumPy arrays and work for any model; the ``plot_*`` functi
 with matplotlib (imported only when a plot is drawn).
 """
 
+import json
+from pathlib import Path
+
 import numpy as np
+
+# Training histories recorded by ``benchmarks/train.py --record-histories`` from full-mode runs.
+HISTORIES_DIR = Path(__file__).resolve().parent / "histories"
 
 
 def confusion_matrix(y_true, y_pred, n_classes=10):
@@ -103,10 +109,36 @@ def plot_history(histories, metric="accuracy", ax=None):
     for i, (name, history) in enumerate(histories.items()):
         color = f"C{i}"
         epochs = np.arange(1, len(history[metric]) + 1)
-        ax.plot(epochs, history[metric], "--", color=color, label=f"{name} (training)")
+        ax.plot(epochs, history[metric], "--", marker=".", color=color, label=f"{name} (training)")
         if "val_" + metric in history:
-            ax.plot(epochs, history["val_" + metric], "-", color=color, label=f"{name} (validation)")
+            ax.plot(epochs, history["val_" + metric], "-", marker=".", color=color, label=f"{name} (validation)")
     ax.set(xlabel="epoch", ylabel=metric)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax
+
+
+def history_file_stem(name):
+    """The file name (without .json) of an experiment's recorded history: "batch norm" -> "batch_norm"."""
+    return name.replace(" ", "_")
+
+
+def recorded_history(name):
+    """The history of a full-mode run recorded with the course (see ``HISTORIES_DIR``).
+
+    Args:
+        name: an experiment of ``cnnlib.models.CIFAR_EXPERIMENTS``, e.g. "plain" or "batch norm".
+
+    Returns:
+        dict with "experiment", "setup", "recipe", "epochs", "history" (a ``History.history`` dict:
+        "accuracy", "loss", "val_accuracy", "val_loss", one value per epoch), "test_accuracy",
+        "parameters", "seconds", "device", "keras" and "command" (what recorded it).
+
+    Raises:
+        FileNotFoundError: listing the recorded experiments.
+    """
+    path = HISTORIES_DIR / f"{history_file_stem(name)}.json"
+    if not path.exists():
+        available = sorted(p.stem.replace("_", " ") for p in HISTORIES_DIR.glob("*.json"))
+        raise FileNotFoundError(f"No recorded history named {name!r}; available: {available}.")
+    return json.loads(path.read_text())

@@ -143,3 +143,65 @@ def test_plots_draw_without_errors():
     ax = evaluation.plot_history({"run": {"accuracy": [0.5, 0.6], "val_accuracy": [0.4, 0.5]}})
     assert len(ax.lines) == 2
     plt.close("all")
+
+
+def test_layer_sequence_reads_activation_layers_and_arguments_alike():
+    """Do Activation layers, activation= arguments, ReLU layers and the functional API give one description?"""
+    layers = keras.layers
+    by_layers = keras.Sequential([layers.Input((8, 8, 1)), layers.Conv2D(4, 3), layers.Activation("relu"),
+                                  layers.Flatten(), layers.Dense(3), layers.Softmax()])
+    by_arguments = keras.Sequential([layers.Input((8, 8, 1)), layers.Conv2D(4, 3, activation="relu"),
+                                     layers.Flatten(), layers.Dense(3, activation="softmax")])
+    inputs = keras.Input((8, 8, 1))
+    x = layers.ReLU()(layers.Conv2D(4, 3)(inputs))
+    functional = keras.Model(inputs, layers.Dense(3, activation="softmax")(layers.Flatten()(x)))
+    expected = [("Conv2D", (None, 6, 6, 4), 40), ("activation:relu", (None, 6, 6, 4), 0),
+                ("Flatten", (None, 144), 0), ("Dense", (None, 3), 435), ("activation:softmax", (None, 3), 0)]
+    for model in (by_layers, by_arguments, functional):
+        assert models.layer_sequence(model) == expected
+
+
+def test_layer_sequence_keeps_the_order_of_normalization_and_activation():
+    layers = keras.layers
+    before = keras.Sequential([layers.Input((4, 4, 2)), layers.Conv2D(3, 3, padding="same"),
+                               layers.BatchNormalization(), layers.ELU()])
+    after = keras.Sequential([layers.Input((4, 4, 2)), layers.Conv2D(3, 3, padding="same", activation="elu"),
+                              layers.BatchNormalization()])
+    kinds = [kind for kind, _, _ in models.layer_sequence(before)]
+    assert kinds == ["Conv2D", "BatchNormalization", "activation:elu"]
+    assert [kind for kind, _, _ in models.layer_sequence(after)] == ["Conv2D", "activation:elu", "BatchNormalization"]
+
+
+@pytest.mark.parametrize("name, params", [("mlp", 3_590_642), ("small cnn", 528_054), ("plain", 307_498),
+                                          ("all cures", 309_290)])
+def test_experiment_models_have_the_published_sizes(name, params):
+    """Deck 004 prints 3,590,642 (MLP) and 528,054 (CNN) parameters; the course's net is 307,498 / 309,290."""
+    assert models.build_experiment_model(name).count_params() == params
+
+
+def test_weight_decay_adds_half_lambda_l2_to_every_kernel():
+    model = models.build_cifar_net(batch_norm=False, dropout=False, weight_decay=0.2)
+    kernels = [layer for layer in model.layers if type(layer).__name__ in ("Conv2D", "Dense")]
+    assert len(kernels) == 7
+    assert all(float(layer.kernel_regularizer.l2) == pytest.approx(0.1) for layer in kernels)
+    assert len(model.losses) == 7
+    expected = sum(0.1 * float((layer.get_weights()[0] ** 2).sum()) for layer in kernels)
+    assert float(sum(keras.ops.convert_to_numpy(loss) for loss in model.losses)) == pytest.approx(expected, rel=1e-4)
+    assert models.build_cifar_net().layers[0].kernel_regularizer is None
+
+
+def test_build_experiment_model_rejects_unknown_names():
+    with pytest.raises(ValueError, match=r"Unknown experiment 'bogus'. Expected one of \('plain'"):
+        models.build_experiment_model("bogus")
+
+
+def test_split_train_validation_is_a_seeded_shuffle_of_disjoint_parts():
+    x = np.arange(20).reshape(20, 1)
+    y = np.arange(20) % 2
+    (x_train, y_train), (x_val, y_val) = models.split_train_validation(x, y, 0.25, seed=3)
+    assert len(x_val) == 5 and len(x_train) == 15
+    assert sorted(np.concatenate([x_train, x_val]).ravel()) == list(range(20))
+    assert list(x_val.ravel()) != list(range(5))
+    np.testing.assert_array_equal(y_val, x_val.ravel() % 2)
+    again = models.split_train_validation(x, y, 0.25, seed=3)
+    np.testing.assert_array_equal(again[1][0], x_val)

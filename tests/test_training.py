@@ -1,9 +1,9 @@
-"""Tests of cnnlib.training (the NumPy CNN and its training loop) and cnnlib.augment."""
+"""Tests of cnnlib.training (the NumPy CNN and its training loop), cnnlib.augment and cnnlib.mode's grading switch."""
 
 import numpy as np
 import pytest
 
-from cnnlib import augment, training
+from cnnlib import augment, mode, training
 from cnnlib.gradcheck import numerical_gradient, relative_error
 
 
@@ -157,3 +157,39 @@ def test_crop_and_flip_is_reproducible_and_validates():
         augment.crop_and_flip(x[0], np.random.default_rng(0))
     with pytest.raises(ValueError, match="pad"):
         augment.random_crop(x, -1, np.random.default_rng(0))
+
+
+def test_rotate_and_shift_without_change_is_the_identity_and_shifts_by_whole_pixels():
+    x = np.random.default_rng(0).integers(0, 255, size=(3, 6, 6, 2), dtype=np.uint8)
+    np.testing.assert_array_equal(augment.rotate_and_shift(x, np.random.default_rng(0), 0, 0), x)
+
+
+def test_rotate_and_shift_quarter_turn_matches_rot90():
+    """A rotation by exactly 90 degrees (a range of [90, 90]) is numpy's rot90, clockwise or not."""
+
+    class Fixed:
+        def __init__(self, values):
+            self.values = list(values)
+
+        def uniform(self, low, high, n):
+            return np.full(n, self.values.pop(0))
+
+    x = np.arange(2 * 5 * 5).reshape(2, 5, 5, 1)
+    turned = augment.rotate_and_shift(x, Fixed([90.0, 0.0, 0.0]), max_degrees=90, max_shift=0)
+    assert any(np.array_equal(turned, np.rot90(x, k, axes=(1, 2))) for k in (1, 3))
+    shifted = augment.rotate_and_shift(x, Fixed([0.0, 0.0, 0.2]), max_degrees=0, max_shift=0.2)
+    np.testing.assert_array_equal(shifted[:, :, 1:], x[:, :, :-1])      # one column (0.2 * 5) to the right
+    np.testing.assert_array_equal(shifted[:, :, 0], x[:, :, 0])         # the edge repeats (fill "nearest")
+
+
+def test_rotate_and_shift_validates():
+    with pytest.raises(ValueError, match=r"Expected a fraction in \[0, 1\). Received max_shift=1.5"):
+        augment.rotate_and_shift(np.zeros((1, 4, 4, 1)), np.random.default_rng(0), max_shift=1.5)
+
+
+def test_run_ungraded_skips_while_grading_and_says_so(capsys):
+    assert mode.run_ungraded("the experiments", environ={}) is True
+    assert capsys.readouterr().out == ""
+    assert mode.run_ungraded("the experiments", environ={"NBGRADER_EXECUTION": "autograde"}) is False
+    assert capsys.readouterr().out == "Skipped while grading: the experiments.\n"
+    assert mode.grading({"CI": "1"}) is False
