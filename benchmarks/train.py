@@ -8,7 +8,10 @@
     .venv/bin/python benchmarks/train.py --record-histories plain mlp --epochs 2   # some, shortened (not saved)
 
 Models: ``numpy-mnist`` (the NumPy CNN of cnnlib.training), ``keras-mnist`` (the classic Keras MNIST
-network), ``cifar`` (the CIFAR-10 network with batch normalization, dropout, crops and flips).
+network), ``cifar`` (the CIFAR-10 network with batch normalization, dropout, crops and flips),
+``cifar8-base`` (notebook 7's base, pretrained on the eight CIFAR-10 classes that are neither cats
+nor dogs; ``--save-weights`` writes cnnlib/weights/cifar8_base.npz) and ``transfer`` (notebook 7's
+three approaches to cats against dogs, full mode; details in benchmarks/train_transfer.py).
 Each prints test accuracy, epochs, seconds per epoch and the Keras backend and devices. With
 ``--save-weights`` the trained weights replace the ones shipped in cnnlib/weights/.
 ``--record-histories`` trains the CIFAR-10 experiments of notebook 6 (``models.CIFAR_EXPERIMENTS``) with
@@ -33,7 +36,11 @@ sys.path.insert(0, str(ROOT))
 
 from cnnlib import augment, data, training  # noqa: E402
 
-NOTEBOOKS = (ROOT / "course/05-mnist/mnist.ipynb", ROOT / "course/06-cifar10/cifar10.ipynb")
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import train_transfer  # noqa: E402  (notebook 7's base and comparison)
+
+NOTEBOOKS = (ROOT / "course/05-mnist/mnist.ipynb", ROOT / "course/06-cifar10/cifar10.ipynb",
+             ROOT / "course/07-transfer-learning/transfer_learning.ipynb")
 MEMORY_LIMIT_MB = 2048
 
 
@@ -185,7 +192,9 @@ def notebook_memory(notebook, mode, timeout):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=["numpy-mnist", "keras-mnist", "cifar"],
-                        choices=["numpy-mnist", "keras-mnist", "cifar"])
+                        choices=["numpy-mnist", "keras-mnist", "cifar", "cifar8-base", "transfer"],
+                        help="cifar8-base: the transfer-learning base of notebook 7 (cnnlib/weights/"
+                             "cifar8_base.npz); transfer: notebook 7's three approaches compared in full mode")
     parser.add_argument("--epochs", type=int, help="override the recipes' number of epochs")
     parser.add_argument("--width", type=int, default=1, help="CIFAR-10 network width multiplier")
     parser.add_argument("--save-weights", action="store_true", help="write the trained weights to cnnlib/weights/")
@@ -210,7 +219,7 @@ def main(argv=None):
                                   "seconds": round(seconds), "under_2GB": peak_mb < MEMORY_LIMIT_MB}), flush=True)
         return
 
-    if {"keras-mnist", "cifar"} & set(args.models):
+    if {"keras-mnist", "cifar", "cifar8-base", "transfer"} & set(args.models):
         from cnnlib import models
         print(json.dumps({"keras_backend": models.keras.backend.backend(),
                           "devices": _devices(models.keras)}), flush=True)
@@ -219,6 +228,10 @@ def main(argv=None):
             run_numpy_mnist(args.epochs, args.save_weights)
         elif name == "keras-mnist":
             run_keras_mnist(args.epochs, args.save_weights)
+        elif name == "cifar8-base":
+            train_transfer.run_cifar8_base(args.epochs, args.save_weights)
+        elif name == "transfer":
+            train_transfer.run_comparison("full")
         else:
             run_cifar(args.epochs, args.save_weights, args.width)
     usage = resource.getrusage(resource.RUSAGE_SELF)
