@@ -50,9 +50,17 @@ def _environment_pins():
 
 
 def _pyproject_dependencies():
-    """The project's dependencies and those of its `test` extra (a conda user runs the tests too)."""
+    """The project's dependencies and those of its `test` extra, with the extras of its own that
+    `test` names (a conda user runs the tests too)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return [Requirement(dep) for dep in project["dependencies"] + project["optional-dependencies"]["test"]]
+    extras = project["optional-dependencies"]
+    found = []
+    for dependency in map(Requirement, project["dependencies"] + extras["test"]):
+        if canonicalize_name(dependency.name) == canonicalize_name(project["name"]):  # cnn-course[hub]
+            found += [Requirement(dep) for extra in dependency.extras for dep in extras[extra]]
+        else:
+            found.append(dependency)
+    return found
 
 
 def test_environment_lists_every_direct_dependency():
