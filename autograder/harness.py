@@ -189,6 +189,7 @@ class TestHarness:
         mutates: function name -> arguments it may change in place.
         cell_timeout: seconds a test cell may take, its calls into the kernel included.
         output_chars: characters of printed output kept per test cell.
+        settle_timeout: seconds a kernel gets to stop after a timed-out call is interrupted.
     """
 
     def __init__(self, executor, first_cell, answers, mutates, cell_timeout, output_chars, settle_timeout):
