@@ -18,22 +18,26 @@ it prints while it answers is not kept. Messages about hidden tests do not quote
 exception messages, which could carry the inputs back out.
 """
 
-import asyncio
 import contextlib
 import io
+import os
+import queue
+import secrets
+import socket
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from jupyter_core.utils import run_sync
 
 from autograder import wire
 from autograder.checks import CheckFailed, values_hidden
-from autograder.kernel_calls import CALLBACK_PROMPT, REPLY_MIME
 from autograder.testcells import free_names, is_hidden, nbgrader_flags, python_source
 from autograder.withheld import ReferenceWithheld
 
 NOT_SHOWN = "its message is not shown for hidden tests"
+POLL_SECONDS = 0.2  # how often a wait for the kernel checks that it lives and is in time
 
 
 class CallTimeout(BaseException):
@@ -53,77 +57,151 @@ class StudentError(Exception):
 
 
 class KernelLink:
-    """Requests to the submission's kernel through a running ``GuardedExecute``."""
+    """Requests to the submission's kernel through a running ``GuardedExecute``.
+
+    The first request opens a connection: a Unix socket this side listens on, in the kernel's own
+    folder, and ``autograder.kernel_calls.serve`` run in the kernel, which connects and proves
+    itself with a one-time token. A call that times out, a kernel that dies or a connection that
+    breaks closes it (and the executor makes the kernel responsive again); the next request opens
+    a new one.
+    """
 
     def __init__(self, executor, settle_timeout=5):
         self.executor = executor
         self.settle_timeout = settle_timeout
         self.deadline = None
         self.hidden = False
+        self.connection = None
+        self._interrupted = None
 
     def request(self, payload, callbacks=None):
         """Send one request (a dict, see ``autograder.kernel_calls``) and return the reply dict."""
-        code = f"__import__('autograder.kernel_calls').kernel_calls.serve({wire.dumps(payload)!r})"
+        self._interrupted = None
         try:
-            return run_sync(self._exchange)(code, callbacks or {})
-        except (CallTimeout, KernelStopped):
-            self.executor.recover_after_call()
+            if self.connection is None:
+                self._connect()
+            self._send(payload)
+            while True:
+                message = self._receive()
+                if "callback" not in message:
+                    return message
+                self._send(self._answer_callback(message, callbacks or {}))
+        except TimeoutError:
+            self._broken()
+            raise CallTimeout("the kernel did not take the function's arguments in time") from None
+        except OSError as error:
+            self._broken()
+            raise KernelStopped(f"the connection to the kernel broke ({error.strerror or error})") from None
+        except (CallTimeout, KernelStopped, StudentError, wire.WireError):
+            self._broken()
             raise
 
-    async def _exchange(self, code, callbacks):
-        kc, km = self.executor.kc, self.executor.km
-        msg_id = kc.execute(code, store_history=False, allow_stdin=True, stop_on_error=False)
-        getters = {"iopub": kc.get_iopub_msg, "stdin": kc.get_stdin_msg, "shell": kc.get_shell_msg}
-        pending = {asyncio.ensure_future(get()): name for name, get in getters.items()}
-        reply, idle, answered, interrupted = None, False, False, None
-        try:
-            while not (idle and answered):
-                done, _ = await asyncio.wait(pending, timeout=1, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    channel = pending.pop(task)
-                    pending[asyncio.ensure_future(getters[channel]())] = channel
-                    message = task.result()
-                    if message.get("parent_header", {}).get("msg_id") != msg_id:
-                        continue
-                    kind, content = message["msg_type"], message["content"]
-                    if channel == "stdin" and kind == "input_request":
-                        kc.input(self._answer_callback(content.get("prompt", ""), callbacks))
-                    elif kind == "display_data" and reply is None and REPLY_MIME in content.get("data", {}):
-                        reply = content["data"][REPLY_MIME]
-                    elif kind == "status" and content.get("execution_state") == "idle":
-                        idle = True
-                    elif kind == "execute_reply":
-                        answered = True
-                if done:
-                    continue
-                if not await km.is_alive():
-                    raise KernelStopped("the kernel stopped while running the function")
-                now = time.monotonic()
-                if interrupted is None and self.deadline is not None and now > self.deadline:
-                    await km.interrupt_kernel()
-                    interrupted = now
-                elif interrupted is not None and now > interrupted + self.settle_timeout:
-                    raise CallTimeout("the function ran past the time limit and did not stop")
-        finally:
-            for task in pending:
-                task.cancel()
-        if interrupted is not None:
-            raise CallTimeout("the function ran past the time limit and was stopped")
-        if reply is None:
-            raise StudentError("NoAnswer", "the kernel gave no answer (did the notebook replace "
-                               "Python's built-ins?)")
-        return wire.loads(reply)
+    def close(self):
+        """Tell the kernel's loop to return, and close the connection."""
+        if self.connection is not None:
+            with contextlib.suppress(OSError):
+                self._send({"op": "stop"})
+            self.connection.close()
+            self.connection = None
 
-    def _answer_callback(self, prompt, callbacks):
+    def _broken(self):
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+        self.executor.recover_after_call()
+
+    def _connect(self):
+        token = secrets.token_hex(16)
+        path = Path(self.executor.km.run_dir) / f"calls-{token[:8]}.sock"
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listener.bind(str(path))
+            os.chmod(path, 0o600)
+            listener.listen(4)
+            listener.settimeout(POLL_SECONDS)
+            code = f"__import__('autograder.kernel_calls').kernel_calls.serve({str(path)!r}, {token!r})"
+            msg_id = self.executor.kc.execute(code, silent=True, store_history=False, stop_on_error=False)
+            while self.connection is None:
+                try:
+                    connection, _ = listener.accept()
+                except socket.timeout:
+                    self._check_kernel(msg_id)
+                    continue
+                self.connection = connection
+                try:
+                    hello = self._receive()
+                except (KernelStopped, wire.WireError):
+                    hello = None
+                if hello != {"token": token}:  # not the kernel we started
+                    connection.close()
+                    self.connection = None
+        finally:
+            listener.close()
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+    def _check_kernel(self, msg_id):
+        """While waiting for the kernel to connect: it must be alive, in time, and still trying."""
+        self._check_time()
+        try:
+            reply = run_sync(self.executor.kc.get_shell_msg)(timeout=0)
+        except queue.Empty:
+            return
+        if reply.get("parent_header", {}).get("msg_id") == msg_id:
+            raise StudentError("NoAnswer", "the kernel did not connect to the grader (did the notebook "
+                               "replace Python's built-ins?)")
+
+    def _send(self, value):
+        """Send one message; a kernel that does not read it in time raises ``TimeoutError``."""
+        left = self.settle_timeout if self.deadline is None else max(self.deadline - time.monotonic(), 0)
+        self.connection.settimeout(left + self.settle_timeout)
+        wire.send_message(self.connection, value)
+
+    def _receive(self):
+        """The next message from the kernel, within the deadline."""
+        message = wire.receive_message(self._read_exactly)
+        if message is None:
+            raise KernelStopped("the kernel stopped answering the grader while running the function")
+        if self._interrupted is not None:
+            raise CallTimeout("the function ran past the time limit and was stopped")
+        if not isinstance(message, dict):
+            raise wire.WireError("the kernel sent a message that is not a dict")
+        return message
+
+    def _read_exactly(self, size):
+        chunks, left = [], size
+        self.connection.settimeout(POLL_SECONDS)
+        while left:
+            try:
+                chunk = self.connection.recv(min(left, 1 << 20))
+            except socket.timeout:
+                self._check_time()
+                continue
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def _check_time(self):
+        """Between reads: a dead kernel stops the call; one past the deadline is interrupted, once,
+        and given ``settle_timeout`` seconds to answer."""
+        if not run_sync(self.executor.km.is_alive)():
+            raise KernelStopped("the kernel stopped while running the function")
+        now = time.monotonic()
+        if self._interrupted is None and self.deadline is not None and now > self.deadline:
+            run_sync(self.executor.km.interrupt_kernel)()
+            self._interrupted = now
+        elif self._interrupted is not None and now > self._interrupted + self.settle_timeout:
+            raise CallTimeout("the function ran past the time limit and did not stop")
+
+    def _answer_callback(self, message, callbacks):
         """Compute the reference that the student's function asked for in place of one of theirs."""
         try:
-            if not prompt.startswith(CALLBACK_PROMPT):
-                raise wire.WireError("the function asked for input")
-            request = wire.loads(prompt[len(CALLBACK_PROMPT):])
-            reference = callbacks[request["name"]]
-            return wire.dumps({"value": reference(*request["args"], **request["kwargs"])})
+            reference = callbacks[message["callback"]]
+            return {"value": reference(*message["args"], **message["kwargs"])}
         except Exception as error:  # the student's call of the reference was wrong
-            return wire.dumps({"error": f"{type(error).__name__}: {error}"[:500]})
+            return {"error": f"{type(error).__name__}: {error}"[:500]}
 
 
 class StudentFunction:

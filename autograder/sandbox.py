@@ -18,7 +18,9 @@ nbgrader's ``Execute`` already interrupts a cell that runs past ``Execute.timeou
 - the kernel's working directory is a scratch copy of the assignment's files outside the course
   directory, which is all of the disk it may write;
 - while a notebook runs, the kernel for the next one this process grades boots (a fresh kernel,
-  never one that ran a submission), so that kernel start-up overlaps grading.
+  never one that ran a submission) and imports what the assignment's cells import (NumPy,
+  Matplotlib, Keras: ``testcells.preload_code``), so that kernel start-up and imports overlap
+  grading.
 """
 
 import contextlib
@@ -38,7 +40,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
 from autograder.isolation import KEPT_VARIABLES, SandboxedKernelManager
-from autograder.testcells import answer_names, first_code_cell, is_test_cell
+from autograder.testcells import answer_names, first_code_cell, is_test_cell, preload_code
 from autograder.withheld import METADATA_KEY
 
 TIMEOUT_ERROR = "CellTimeoutError"  # nbgrader's Execute.error_on_timeout ename
@@ -73,6 +75,7 @@ class GuardedExecute(Execute):
         self._printed = {}  # characters of text output kept so far, per cell index
         self._drawn = {}  # characters of images kept so far, per cell index
         self._source = _source_notebook(self.config, resources)
+        self._preload = preload_code(self._source) if self._source is not None else ""
         self._files = Path(original_path) if original_path else None
         # The kernel's working directory is its own scratch folder (see create_kernel_manager).
         metadata["path"] = None
@@ -98,13 +101,8 @@ class GuardedExecute(Execute):
             return super().start_new_kernel_client()
 
     async def _async_cleanup_kernel(self):
-        # Messages still queued for a kernel that is going away are dropped at once, instead of
-        # holding the channels open for a second while zmq waits for them.
         if self.kc is not None:
-            for channel in (self.kc.shell_channel, self.kc.iopub_channel, self.kc.stdin_channel,
-                            self.kc.control_channel):
-                if channel.socket is not None and not channel.socket.closed:
-                    channel.socket.setsockopt(zmq.LINGER, 0)
+            _drop_unsent(self.kc)
         await super()._async_cleanup_kernel()
 
     _cleanup_kernel = run_sync(_async_cleanup_kernel)
@@ -117,11 +115,11 @@ class GuardedExecute(Execute):
         name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "python3")
         settings = dict(self.config.get("SandboxedKernelManager", {}))
         return repr((name, sorted(settings.items()), os.environ.get("NBGRADER_EXECUTION"),
-                     sorted((k, v) for k, v in os.environ.items() if k in KEPT_VARIABLES)))
+                     sorted((k, v) for k, v in os.environ.items() if k in KEPT_VARIABLES), self._preload))
 
     def preprocess_cell(self, cell, resources, index):
         if index == 0:  # the next notebook's kernel boots while this one runs
-            _start_spare(self._spare_key(), self._new_manager, self.extra_arguments)
+            _start_spare(self._spare_key(), self._new_manager, self.extra_arguments, self._preload)
         if is_test_cell(cell):
             cell.outputs = []
             self._deferred.append(index)
@@ -178,6 +176,7 @@ class GuardedExecute(Execute):
                 cell.outputs = [_error(NOT_RUN, "not run: the kernel crashed too often before this cell")]
             else:
                 cell.outputs = harness.run(cell)
+        harness.link.close()
 
     def recover_after_call(self):
         """After a test's call into the kernel timed out or killed it: a responsive kernel again."""
@@ -256,7 +255,7 @@ class GuardedExecute(Execute):
 
 # Seconds this process spent, per phase, since grading.grade_submission last reset it.
 timings = {"kernel start": 0.0, "notebook cells": 0.0, "test cells": 0.0}
-_spare = {}  # key -> a kernel manager whose kernel was started ahead, in this worker process
+_spare = {}  # key -> (kernel manager, client) of a kernel started ahead, in this worker process
 
 
 @contextlib.contextmanager
@@ -271,27 +270,48 @@ def _timed(phase):
 def _take_spare(key):
     """The kernel started ahead for notebooks like this one, or None (a stale one is shut down)."""
     for old_key in list(_spare):
-        manager = _spare.pop(old_key)
+        manager, client = _spare.pop(old_key)
+        _close(client)
         if old_key == key and run_sync(manager.is_alive)():
             return manager
         _shutdown(manager)
     return None
 
 
-def _start_spare(key, create, extra_arguments):
-    """Start a kernel for the next notebook this process grades (its boot overlaps this one)."""
+def _start_spare(key, create, extra_arguments, preload):
+    """Start a kernel for the next notebook this process grades and send it ``preload`` to run in
+    a namespace of its own (its boot and imports overlap this notebook)."""
     if key in _spare:
         return
     manager = create()
     run_sync(manager.start_kernel)(cwd=str(manager.scratch), extra_arguments=list(extra_arguments))
-    _spare[key] = manager
+    client = manager.client()
+    client.start_channels(iopub=False, stdin=False, hb=False, control=False)
+    if preload:
+        client.execute(f"exec({preload!r}, {{}})", silent=True, store_history=False)
+    _spare[key] = (manager, client)
     if len(_spare) == 1:
         multiprocessing.util.Finalize(None, _shutdown_spares, exitpriority=10)
 
 
 def _shutdown_spares():
     while _spare:
-        _shutdown(_spare.popitem()[1])
+        manager, client = _spare.popitem()[1]
+        _close(client)
+        _shutdown(manager)
+
+
+def _close(client):
+    _drop_unsent(client)
+    client.stop_channels()
+
+
+def _drop_unsent(client):
+    """Let the client's channels close at once: messages still queued for a kernel that is going
+    away are dropped, instead of holding the channels open for a second while zmq waits."""
+    for channel in (client.shell_channel, client.iopub_channel, client.stdin_channel, client.control_channel):
+        if channel.socket is not None and not channel.socket.closed:
+            channel.socket.setsockopt(zmq.LINGER, 0)
 
 
 def _shutdown(manager):

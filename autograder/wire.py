@@ -9,16 +9,22 @@ Supported: None, bool, int, float, complex, str, NumPy arrays and scalars (not o
 lists, tuples, dicts with str or int keys, and Keras models (rebuilt with Keras' safe mode, which
 refuses ``Lambda`` layers and classes from outside Keras).
 
+On the socket between the two, a message is that text in UTF-8 after its length in bytes
+(:func:`send_message`, :func:`receive_message`).
+
 Used on both sides: imported by the kernel (so kept free of imports beyond NumPy) and by the grader.
 """
 
 import base64
 import io
 import json
+import struct
 
 import numpy as np
 
 MAX_DEPTH = 20
+MAX_CHARS = 512 * 2**20
+_LENGTH = struct.Struct("!Q")
 
 
 class WireError(ValueError):
@@ -30,7 +36,7 @@ def dumps(value):
     return json.dumps(_encode(value, 0), allow_nan=False, separators=(",", ":"))
 
 
-def loads(text, max_chars=512 * 2**20):
+def loads(text, max_chars=MAX_CHARS):
     """The value that :func:`dumps` wrote; raises :class:`WireError` for anything else."""
     if not isinstance(text, str) or len(text) > max_chars:
         raise WireError(f"a message of {len(text) if isinstance(text, str) else type(text).__name__} "
@@ -39,6 +45,35 @@ def loads(text, max_chars=512 * 2**20):
         return _decode(json.loads(text), 0)
     except (TypeError, KeyError, IndexError, json.JSONDecodeError) as error:
         raise WireError(f"an invalid message was refused ({type(error).__name__}: {error})") from None
+
+
+def send_message(sock, value):
+    """Send ``value`` (see :func:`dumps`) over a connected stream socket."""
+    data = dumps(value).encode()
+    sock.sendall(_LENGTH.pack(len(data)) + data)
+
+
+def receive_message(read_exactly, max_chars=MAX_CHARS):
+    """The next value sent by :func:`send_message`, or None when the other side closed.
+
+    Args:
+        read_exactly: callable n -> n bytes, or fewer at the end of the stream.
+        max_chars: the largest message accepted.
+    """
+    header = read_exactly(_LENGTH.size)
+    if len(header) < _LENGTH.size:
+        return None
+    (size,) = _LENGTH.unpack(header)
+    if size > max_chars:
+        raise WireError(f"a message of {size} bytes was refused (the limit is {max_chars}).")
+    data = read_exactly(size)
+    if len(data) < size:
+        return None
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        raise WireError("a message that is not UTF-8 was refused") from None
+    return loads(text, max_chars)
 
 
 def _encode(value, depth):
@@ -133,11 +168,31 @@ def _rebuild_model(parts):
     if type(parts) is not dict or not isinstance(parts.get("config"), str):
         raise WireError("a Keras model arrived without its configuration")
     try:
-        model = keras.saving.deserialize_keras_object(json.loads(parts["config"]), safe_mode=True)
+        config = json.loads(parts["config"])
+        model = _rebuild_sequential(config) or keras.saving.deserialize_keras_object(config, safe_mode=True)
         if parts.get("weights"):
             model.set_weights(parts["weights"])
     except Exception as error:  # the student's model is refused, not the grader stopped
         raise WireError(f"the Keras model could not be rebuilt: {type(error).__name__}: {error}") from None
     for layer, trainable in zip(model.layers, parts.get("trainable", [])):
         layer.trainable = bool(trainable)
+    return model
+
+
+def _rebuild_sequential(config):
+    """A ``keras.Sequential`` rebuilt layer by layer (in safe mode) and built once, or None for other models.
+
+    Keras' own ``Sequential.from_config`` rebuilds the model after every layer it adds, which makes a
+    20-layer model take a third of a second; the result is the same.
+    """
+    import keras
+
+    if not (isinstance(config, dict) and config.get("module") == "keras" and config.get("class_name") == "Sequential"
+            and isinstance(config.get("config"), dict) and isinstance(config["config"].get("layers"), list)):
+        return None
+    inner = config["config"]
+    layers = [keras.saving.deserialize_keras_object(layer, safe_mode=True) for layer in inner["layers"]]
+    model = keras.Sequential(layers, name=inner.get("name"), trainable=inner.get("trainable", True))
+    if not model.built and inner.get("build_input_shape"):
+        model.build(inner["build_input_shape"])
     return model

@@ -158,11 +158,7 @@ def head_accuracy_runs(seeds):
     """
     from cnnlib import transfer
 
-    splits = transfer.load_cats_and_dogs(**transfer.HEAD_TEST["sizes"])
-    base = transfer.load_cifar8_base()
-    (x_train, y_train), (x_test, y_test) = splits["train"], splits["test"]
-    features_train = transfer.bottleneck_features(base, x_train)
-    features_test = transfer.bottleneck_features(base, x_test)
+    (features_train, y_train), (features_test, y_test) = transfer.head_test_features()
     accuracies = []
     for seed in seeds:
         transfer.keras.utils.set_random_seed(seed)

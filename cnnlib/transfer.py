@@ -14,6 +14,7 @@ The base takes images with pixel values 0..255 (float or uint8), as ``image_data
 yields them, and rescales them itself; its output for a 32x32 image is (4, 4, 64).
 """
 
+import functools
 import os
 from pathlib import Path
 
@@ -108,6 +109,28 @@ TRANSFER_RECIPE = {
 # The notebook's accuracy test of build_head: sizes per class, epochs, and the threshold, set below the
 # lowest accuracy of the reference head over ten seeds (benchmarks/train_transfer.py --head-test).
 HEAD_TEST = {"sizes": {"train": 200, "validation": 0, "test": 100}, "epochs": 10, "threshold": 0.58}
+
+
+def head_test_features():
+    """The data of the accuracy test of ``build_head``: the shipped base's features of its images.
+
+    Computed once per process (grading a class computes them once per grading process, not once per
+    submission); each call returns fresh copies.
+
+    Returns:
+        ((f_train, y_train), (f_test, y_test)): f (2n, 4, 4, 64) float32 for n images per class of
+        ``HEAD_TEST["sizes"]``, y (2n,) int32 in {0, 1}.
+    """
+    f_train, y_train, f_test, y_test = _head_test_features()
+    return (f_train.copy(), y_train.copy()), (f_test.copy(), y_test.copy())
+
+
+@functools.cache
+def _head_test_features():
+    splits = load_cats_and_dogs(**HEAD_TEST["sizes"])
+    base = load_cifar8_base()
+    (x_train, y_train), (x_test, y_test) = splits["train"], splits["test"]
+    return bottleneck_features(base, x_train), y_train, bottleneck_features(base, x_test), y_test
 
 
 def default_data_dir():
