@@ -144,7 +144,7 @@ def _run_pool(job, students, width):
         while (queue or running) and not broken:
             while queue and len(running) < width:
                 student = queue.pop(0)
-                running[pool.submit(grade_submission, student=student, **job)] = student
+                running[pool.submit(grade_submission, student=student, more_to_come=bool(queue), **job)] = student
             done, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
             for future in done:
                 yield from _collect(future, running.pop(future), job["assignment"], broken)
@@ -169,8 +169,11 @@ def _failed(student, assignment, reason):
                 autograded=None, work=None)
 
 
-def grade_submission(root, source, limits, template, assignment, student, library=""):
+def grade_submission(root, source, limits, template, assignment, student, library="", more_to_come=True):
     """Grade one submission in a temporary course root (runs in a worker process).
+
+    ``more_to_come``: whether this process may grade another submission of the assignment after
+    this one, so that starting its kernel ahead is worth it (``autograder.sandbox``).
 
     Returns:
         dict with student, assignment, status (graded, missing or failed), grades
@@ -184,6 +187,7 @@ def grade_submission(root, source, limits, template, assignment, student, librar
     began = time.perf_counter()
     for phase in sandbox.timings:
         sandbox.timings[phase] = 0.0
+    sandbox.start_ahead = more_to_come
     limits = Limits(**limits)
     work = Path(tempfile.mkdtemp(prefix="cnn-course-worker-"))
     local = Course(root=work, source=work / "source", limits=limits, library=library)

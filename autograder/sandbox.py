@@ -118,7 +118,7 @@ class GuardedExecute(Execute):
                      sorted((k, v) for k, v in os.environ.items() if k in KEPT_VARIABLES), self._preload))
 
     def preprocess_cell(self, cell, resources, index):
-        if index == 0:  # the next notebook's kernel boots while this one runs
+        if index == 0 and start_ahead:  # the next notebook's kernel boots while this one runs
             _start_spare(self._spare_key(), self._new_manager, self.extra_arguments, self._preload)
         if is_test_cell(cell):
             cell.outputs = []
@@ -255,6 +255,8 @@ class GuardedExecute(Execute):
 
 # Seconds this process spent, per phase, since grading.grade_submission last reset it.
 timings = {"kernel start": 0.0, "notebook cells": 0.0, "test cells": 0.0}
+# Whether this process will grade another notebook like this one (set by grading.grade_submission).
+start_ahead = True
 _spare = {}  # key -> (kernel manager, client) of a kernel started ahead, in this worker process
 
 

@@ -131,6 +131,15 @@ def phase_shares(results):
         f"{phase} {share:.0%}" for phase, share in shares.items())
 
 
+def kind_seconds(results, kinds):
+    """Mean grading time per kind of submission (correct, stub, ...), as text."""
+    by_kind = {}
+    for student, result in results.items():
+        if result.get("timings"):
+            by_kind.setdefault(kinds[student], []).append(result["timings"]["total"])
+    return ", ".join(f"{kind} {sum(t) / len(t):.1f} s" for kind, t in sorted(by_kind.items()))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=12, help="submissions (default %(default)s)")
@@ -175,6 +184,7 @@ def main():
                   f"{60 * args.n / seconds:6.1f} submissions/min  speed-up {plain_s / seconds:.2f}x"
                   + cpu_per_submission(cpu_start, args.n))
             print("  " + phase_shares(results))
+            print("  seconds per submission by kind: " + kind_seconds(results, kinds))
         cells = len({cell for _, _, cell, _ in runs[0]})
         lost = [args.n * cells - len(set(rows)) for rows in runs]
         duplicated = [len(rows) - len(set(rows)) for rows in runs]

@@ -47,3 +47,23 @@ def test_contract_problems_name_the_cell_and_the_name():
     assert answer_names(nb) == {"f"}
     assert contract_problems(nb) == ["test cell 't' uses data, bound by no solution cell, earlier test "
                                      "cell or the first cell", "code cell 5 uses helper, bound only by a test cell"]
+
+
+def test_preload_imports_what_the_cells_import_and_binds_nothing():
+    """Does a spare kernel's preload import the notebook's modules, not its tests', in a namespace of its own?"""
+    from autograder.testcells import preload_code
+
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell
+    test = code("import json\nassert True")
+    test.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "t", "points": 1}
+    nb.cells = [code("import numpy as np\nfrom cnnlib import data"), code("x = 1\nimport colorsys"), test,
+                code("import numpy as np\nfrom . import nothing\nimport no_such_module")]
+    preload = preload_code(nb)
+    for statement in ("import numpy as np", "from cnnlib import data", "import colorsys", "import no_such_module"):
+        assert statement in preload
+    assert "json" not in preload and "nothing" not in preload and preload.count("import numpy") == 1
+    namespace = {}
+    exec(f"exec({preload!r}, {{}})", namespace)  # as the spare kernel runs it: a missing module is skipped
+    assert set(namespace) == {"__builtins__"}
+    assert preload_code(nbformat.v4.new_notebook()) == ""

@@ -1,0 +1,75 @@
+"""The grader's connection to a submission's kernel: who may answer, and what a stuck call costs."""
+
+import time
+
+import numpy as np
+import pytest
+from jupyter_core.utils import run_sync
+
+from autograder.config import Limits, kernel_config
+from autograder.harness import CallTimeout, KernelLink, StudentFunction
+from autograder.isolation import SandboxedKernelManager
+
+
+class Executor:
+    """What ``KernelLink`` needs of ``GuardedExecute``: a kernel, its client, and recovery."""
+
+    def __init__(self):
+        self.km = SandboxedKernelManager(kernel_name="python3", config=kernel_config(Limits(isolation="off")))
+        run_sync(self.km.start_kernel)(cwd=str(self.km.scratch))
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        run_sync(self.kc.wait_for_ready)(timeout=60)
+        self.recoveries = 0
+
+    def run(self, code):
+        reply = run_sync(self.kc.execute_interactive)(code, timeout=60)
+        assert reply["content"]["status"] == "ok", reply["content"]
+
+    def recover_after_call(self):
+        self.recoveries += 1
+
+    def stop(self):
+        self.kc.stop_channels()
+        run_sync(self.km.shutdown_kernel)(now=True)
+
+
+@pytest.fixture
+def executor():
+    executor = Executor()
+    yield executor
+    executor.stop()
+
+
+def test_a_connection_without_the_token_is_not_taken_for_the_kernel(executor):
+    """Does a process that connects first, with a guessed token, get no say in the answers?"""
+    executor.run(
+        "import socket\n"
+        "from autograder import kernel_calls, wire\n"
+        "real_serve = kernel_calls.serve\n"
+        "def serve(path, token):\n"
+        "    impostor = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+        "    impostor.connect(path)\n"
+        "    wire.send_message(impostor, {'token': 'guessed'})\n"
+        "    real_serve(path, token)\n"
+        "kernel_calls.serve = serve\n"
+        "def double(x):\n"
+        "    return 2 * x\n")
+    link = KernelLink(executor)
+    link.deadline = time.monotonic() + 60
+    assert StudentFunction(link, "double")(np.arange(3)).tolist() == [0, 2, 4]
+    link.close()
+
+
+def test_a_call_past_its_deadline_is_stopped_and_the_next_call_reconnects(executor):
+    """Is an endless function interrupted at the deadline, and does the link work again after?"""
+    executor.run("def endless(x):\n    while True:\n        pass\n\ndef same(x):\n    return x\n")
+    link = KernelLink(executor, settle_timeout=10)
+    link.deadline = time.monotonic() + 1
+    with pytest.raises(CallTimeout, match="was stopped"):
+        StudentFunction(link, "endless")(1)
+    assert executor.recoveries == 1 and link.connection is None
+    link.deadline = time.monotonic() + 60
+    big = np.random.default_rng(0).standard_normal((64, 28, 28, 8))
+    np.testing.assert_array_equal(StudentFunction(link, "same")(big), big)
+    link.close()
