@@ -177,21 +177,8 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
             and W' likewise.
         cache: what ``conv2d_backward`` needs.
     """
-    x = as_float_array("x", x)
-    w = as_float_array("w", w)
-    b = as_float_array("b", b)
-    check_ndim("x", x, 4, "(N, H, W, C)")
-    check_ndim("w", w, 4, "(f_h, f_w, C, F)")
+    x, w, b, stride, pads = _conv_arguments(x, w, b, stride, pad, depthwise=False)
     f_h, f_w, c_in, n_filters = w.shape
-    if x.shape[3] != c_in:
-        fail(f"Channel mismatch: x has {x.shape[3]} channels (x.shape={x.shape}) but the kernels "
-             f"expect {c_in} (w.shape={w.shape}, layout (f_h, f_w, C, F)).")
-    if b.shape != (n_filters,):
-        fail(f"Bias shape mismatch: expected b.shape=({n_filters},) to match w.shape={w.shape}, "
-             f"received b.shape={b.shape}.")
-    stride = check_int("stride", stride, minimum=1)
-    pads = _conv_padding(pad, x.shape[1:3], (f_h, f_w), stride)
-    _check_window_fits(x.shape, pads, (f_h, f_w), "kernel")
 
     # The padded input, built channels-first in one copy so that every copy below, and every read
     # in the backward pass, runs over contiguous memory.
@@ -248,6 +235,34 @@ def conv2d_backward(dout, cache):
             db.astype(dtype, copy=False))
 
 
+def _conv_arguments(x, w, b, stride, pad, depthwise):
+    """The checked arguments of ``conv2d_forward`` (w: (f_h, f_w, C, F), b: (F,)) or, with
+    ``depthwise``, of ``depthwise_conv2d_forward`` (w: (f_h, f_w, C, M), b: (C * M,)).
+
+    Returns:
+        (x, w, b) as float arrays, stride as an int, and the padding ((top, bottom), (left, right)).
+    """
+    x = as_float_array("x", x)
+    w = as_float_array("w", w)
+    b = as_float_array("b", b)
+    layout = "(f_h, f_w, C, M)" if depthwise else "(f_h, f_w, C, F)"
+    check_ndim("x", x, 4, "(N, H, W, C)")
+    check_ndim("w", w, 4, layout)
+    f_h, f_w, c_in, last = w.shape
+    if x.shape[3] != c_in:
+        kernels = "depthwise kernels" if depthwise else "kernels"
+        fail(f"Channel mismatch: x has {x.shape[3]} channels (x.shape={x.shape}) but the {kernels} "
+             f"expect {c_in} (w.shape={w.shape}, layout {layout}).")
+    channels_out = c_in * last if depthwise else last
+    if b.shape != (channels_out,):
+        fail(f"Bias shape mismatch: expected b.shape=({channels_out},){' (C * M)' if depthwise else ''} to match "
+             f"w.shape={w.shape}, received b.shape={b.shape}.")
+    stride = check_int("stride", stride, minimum=1)
+    pads = _conv_padding(pad, x.shape[1:3], (f_h, f_w), stride)
+    _check_window_fits(x.shape, pads, (f_h, f_w), "kernel")
+    return x, w, b, stride, pads
+
+
 def depthwise_conv2d_forward(x, w, b, stride=1, pad=0):
     """Forward pass of a depthwise convolution: each input channel has kernels of its own, NHWC.
 
@@ -268,21 +283,8 @@ def depthwise_conv2d_forward(x, w, b, stride=1, pad=0):
         out: (N, H', W', C * M), H' and W' as in ``conv2d_forward``.
         cache: what ``depthwise_conv2d_backward`` needs.
     """
-    x = as_float_array("x", x)
-    w = as_float_array("w", w)
-    b = as_float_array("b", b)
-    check_ndim("x", x, 4, "(N, H, W, C)")
-    check_ndim("w", w, 4, "(f_h, f_w, C, M)")
+    x, w, b, stride, pads = _conv_arguments(x, w, b, stride, pad, depthwise=True)
     f_h, f_w, c_in, multiplier = w.shape
-    if x.shape[3] != c_in:
-        fail(f"Channel mismatch: x has {x.shape[3]} channels (x.shape={x.shape}) but the depthwise "
-             f"kernels expect {c_in} (w.shape={w.shape}, layout (f_h, f_w, C, M)).")
-    if b.shape != (c_in * multiplier,):
-        fail(f"Bias shape mismatch: expected b.shape=({c_in * multiplier},) (C * M) to match "
-             f"w.shape={w.shape}, received b.shape={b.shape}.")
-    stride = check_int("stride", stride, minimum=1)
-    pads = _conv_padding(pad, x.shape[1:3], (f_h, f_w), stride)
-    _check_window_fits(x.shape, pads, (f_h, f_w), "kernel")
     x_pad = np.pad(x, ((0, 0), *pads, (0, 0)))
     windows = _windows(x_pad, (f_h, f_w), stride)                   # (N, H', W', C, f_h, f_w)
     out = np.einsum("nijcuv,uvcm->nijcm", windows, w)
