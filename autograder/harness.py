@@ -159,7 +159,8 @@ class KernelLink:
 
     def _receive(self):
         """The next message from the kernel, within the deadline."""
-        message = wire.receive_message(self._read_exactly)
+        self.connection.settimeout(POLL_SECONDS)
+        message = wire.receive_message(self.connection, on_timeout=self._check_time)
         if message is None:
             raise KernelStopped("the kernel stopped answering the grader while running the function")
         if self._interrupted is not None:
@@ -167,21 +168,6 @@ class KernelLink:
         if not isinstance(message, dict):
             raise wire.WireError("the kernel sent a message that is not a dict")
         return message
-
-    def _read_exactly(self, size):
-        chunks, left = [], size
-        self.connection.settimeout(POLL_SECONDS)
-        while left:
-            try:
-                chunk = self.connection.recv(min(left, 1 << 20))
-            except socket.timeout:
-                self._check_time()
-                continue
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
 
     def _check_time(self):
         """Between reads: a dead kernel stops the call; one past the deadline is interrupted, once,

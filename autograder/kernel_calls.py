@@ -40,45 +40,23 @@ def serve(path, token):
     namespace = get_ipython().user_ns
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
         connection.connect(path)
-        channel = _Channel(connection)
-        channel.send({"token": token})
+        wire.send_message(connection, {"token": token})
         while True:
-            request = channel.receive()
+            request = wire.receive_message(connection)
             if request is None or request.get("op") == "stop":
                 return
-            reply = _answer(namespace, request, channel)
+            reply = _answer(namespace, request, connection)
             try:
-                channel.send(reply)
+                wire.send_message(connection, reply)
             except Exception as error:  # noqa: BLE001 - a result that cannot be sent is the function's error
-                channel.send({"error": [type(error).__name__, str(error)[:2000]]})
+                wire.send_message(connection, {"error": [type(error).__name__, str(error)[:2000]]})
 
 
-class _Channel:
-    def __init__(self, connection):
-        self.connection = connection
-
-    def send(self, value):
-        wire.send_message(self.connection, value)
-
-    def receive(self):
-        return wire.receive_message(self._read_exactly)
-
-    def _read_exactly(self, size):
-        chunks, left = [], size
-        while left:
-            chunk = self.connection.recv(min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
-
-
-def _answer(namespace, request, channel):
+def _answer(namespace, request, connection):
     try:
         if request["op"] == "lookup":
             return _lookup(namespace, request["name"])
-        return _call(namespace, request, channel)
+        return _call(namespace, request, connection)
     except BaseException as error:  # noqa: BLE001 - every failure becomes an answer
         return {"error": [type(error).__name__, str(error)[:2000]]}
 
@@ -92,7 +70,7 @@ def _lookup(namespace, name):
     return {"kind": "value", "value": value}
 
 
-def _call(namespace, request, channel):
+def _call(namespace, request, connection):
     function = namespace.get(request["name"])
     if not callable(function):
         raise NameError(f"name {request['name']!r} is not defined")
@@ -105,7 +83,7 @@ def _call(namespace, request, channel):
     before = {name: _fingerprint(value) for name, value in mutable.items()}
     saved = {name: namespace.get(name) for name in request.get("substitute", [])}
     for name in saved:
-        namespace[name] = _callback(name, channel)
+        namespace[name] = _callback(name, connection)
     try:
         result = function(*args, **kwargs)
     finally:
@@ -136,12 +114,12 @@ def _feed(digest, value):
         digest.update(f"{type(value).__name__} {value!r}".encode())
 
 
-def _callback(name, channel):
+def _callback(name, connection):
     """A stand-in for the student's function ``name`` that asks the grader for the reference."""
 
     def reference(*args, **kwargs):
-        channel.send({"callback": name, "args": list(args), "kwargs": kwargs})
-        answer = channel.receive()
+        wire.send_message(connection, {"callback": name, "args": list(args), "kwargs": kwargs})
+        answer = wire.receive_message(connection)
         if answer is None:
             raise ConnectionError("the grader closed the connection")
         if "error" in answer:

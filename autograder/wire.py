@@ -53,20 +53,22 @@ def send_message(sock, value):
     sock.sendall(_LENGTH.pack(len(data)) + data)
 
 
-def receive_message(read_exactly, max_chars=MAX_CHARS):
+def receive_message(sock, max_chars=MAX_CHARS, on_timeout=None):
     """The next value sent by :func:`send_message`, or None when the other side closed.
 
     Args:
-        read_exactly: callable n -> n bytes, or fewer at the end of the stream.
+        sock: a connected stream socket.
         max_chars: the largest message accepted.
+        on_timeout: called each time a read of a socket with a timeout runs out (it may raise to
+            stop waiting); the read then goes on. Needed only for a socket with a timeout.
     """
-    header = read_exactly(_LENGTH.size)
+    header = _read_exactly(sock, _LENGTH.size, on_timeout)
     if len(header) < _LENGTH.size:
         return None
     (size,) = _LENGTH.unpack(header)
     if size > max_chars:
         raise WireError(f"a message of {size} bytes was refused (the limit is {max_chars}).")
-    data = read_exactly(size)
+    data = _read_exactly(sock, size, on_timeout)
     if len(data) < size:
         return None
     try:
@@ -74,6 +76,22 @@ def receive_message(read_exactly, max_chars=MAX_CHARS):
     except UnicodeDecodeError:
         raise WireError("a message that is not UTF-8 was refused") from None
     return loads(text, max_chars)
+
+
+def _read_exactly(sock, size, on_timeout):
+    """``size`` bytes from ``sock``, or fewer at the end of the stream."""
+    chunks, left = [], size
+    while left:
+        try:
+            chunk = sock.recv(min(left, 1 << 20))
+        except TimeoutError:
+            on_timeout()
+            continue
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def _encode(value, depth):
