@@ -143,6 +143,9 @@ class SandboxedKernelManager(AsyncKernelManager):
                     "--setenv", "PYTHONWARNINGS", os.environ.get("PYTHONWARNINGS", "ignore")]
         for name, value in self.environment.items():
             command += ["--setenv", name, value]
+        # An empty /tmp first: what is bound below stays visible even if it lives under /tmp (a
+        # project cloned there, the withheld library, the kernel's own folder).
+        command += ["--tmpfs", "/tmp"]
         for folder in ("/usr", "/bin", "/lib", "/lib64", "/sbin"):
             path = Path(folder)
             if path.is_symlink():
@@ -160,7 +163,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         for file in ("/etc/ld.so.cache", "/etc/localtime"):
             if Path(file).exists():
                 command += ["--ro-bind", file, file]
-        command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+        command += ["--proc", "/proc", "--dev", "/dev",
                     "--bind", str(self.run_dir), str(self.run_dir), "--remount-ro", "/", "--chdir", scratch]
         return command
 

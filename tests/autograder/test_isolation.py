@@ -324,3 +324,34 @@ def test_isolation_required_fails_where_the_sandbox_cannot_run(course, monkeypat
     required = Course(root=course.root, source=course.source, limits=Limits(isolation="required"))
     with pytest.raises(IsolationUnavailable, match="bubblewrap is not installed"):
         autograde(required, A, force=True, progress=False)
+
+
+def test_what_the_kernel_may_read_stays_visible_when_it_lives_under_tmp(tmp_path):
+    """Is a data folder under /tmp (as a project cloned into /tmp has it) visible in the sandbox, and
+    nothing else of /tmp?"""
+    from jupyter_core.utils import run_sync
+
+    from autograder.config import kernel_config
+
+    data, other = tmp_path / "data", tmp_path / "other"
+    data.mkdir()
+    other.mkdir()
+    (data / "shown.txt").write_text("readable")
+    (other / "hidden.txt").write_text("secret")
+    config = kernel_config(Limits(isolation="required"))
+    config.SandboxedKernelManager.readable = [*config.SandboxedKernelManager.readable, str(data)]
+    manager = isolation.SandboxedKernelManager(kernel_name="python3", config=config)
+    run_sync(manager.start_kernel)(cwd=str(manager.scratch))
+    client = manager.client()
+    client.start_channels()
+    try:
+        run_sync(client.wait_for_ready)(timeout=60)
+        seen = []
+        code = (f"import os\nprint(open({str(data / 'shown.txt')!r}).read(), "
+                f"os.path.exists({str(other / 'hidden.txt')!r}))")
+        run_sync(client.execute_interactive)(code, timeout=60, output_hook=lambda msg: seen.append(
+            msg["content"].get("text", "")))
+        assert "".join(seen).split() == ["readable", "False"]
+    finally:
+        client.stop_channels()
+        run_sync(manager.shutdown_kernel)(now=True)
