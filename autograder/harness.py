@@ -90,9 +90,12 @@ class KernelLink:
             self._broken()
             raise CallTimeout("the kernel did not take the function's arguments in time") from None
         except OSError as error:
-            self._broken()
+            self._broken(stopped=True)
             raise KernelStopped(f"the connection to the kernel broke ({error.strerror or error})") from None
-        except (CallTimeout, KernelStopped, StudentError, wire.WireError):
+        except KernelStopped:
+            self._broken(stopped=True)
+            raise
+        except (CallTimeout, StudentError, wire.WireError):
             self._broken()
             raise
 
@@ -104,11 +107,11 @@ class KernelLink:
             self.connection.close()
             self.connection = None
 
-    def _broken(self):
+    def _broken(self, stopped=False):
         if self.connection is not None:
             self.connection.close()
             self.connection = None
-        self.executor.recover_after_call()
+        self.executor.recover_after_call(stopped)
 
     def _connect(self):
         token = secrets.token_hex(16)

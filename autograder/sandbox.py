@@ -12,7 +12,9 @@ nbgrader's ``Execute`` already interrupts a cell that runs past ``Execute.timeou
   the kernel never sees a test's code or its expected values;
 - a kernel that dies (``os._exit``, killed, out of memory) or ignores the interrupt after a
   timeout costs the cell that did it: the kernel is restarted, the cells that had run fine before
-  are run again (their outputs are kept from the first run), and grading goes on;
+  are run again (their outputs are kept from the first run, so Matplotlib draws nothing while
+  they run again), and grading goes on. A kernel seen to die during a test's call is replaced at
+  once, without first waiting for it to answer;
 - each cell keeps at most ``output_chars`` characters of text and ``image_chars`` characters of
   images (base64), so 100 MB of prints cannot swamp the grader or the feedback, and plots stay;
 - the kernel's working directory is a scratch copy of the assignment's files outside the course
@@ -20,7 +22,8 @@ nbgrader's ``Execute`` already interrupts a cell that runs past ``Execute.timeou
 - while a notebook runs, the kernel for the next one this process grades boots (a fresh kernel,
   never one that ran a submission) and imports what the assignment's cells import (NumPy,
   Matplotlib, Keras: ``testcells.preload_code``), so that kernel start-up and imports overlap
-  grading.
+  grading. A crash uses that kernel, and another one is started in its place while more
+  submissions are queued.
 """
 
 import contextlib
@@ -49,6 +52,24 @@ NOT_RUN = "CellNotRun"
 TRUNCATED = "[output truncated: this cell printed more than {limit} characters]"
 IMAGE_DROPPED = "[image left out: this cell's images exceeded {limit} characters]"
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
+# Run in the kernel around a replay, each in a namespace of its own: Matplotlib's Agg backend
+# draws nothing, then the backend from before comes back, unless a replayed cell chose another
+# (the kernel's inline backend through IPython's own magic, which also restores its display).
+PLOTS_OFF = """
+import matplotlib
+matplotlib._backend_before_replay = matplotlib.get_backend()
+matplotlib.use("agg")
+"""
+PLOTS_ON = """
+import matplotlib, matplotlib.pyplot
+from IPython import get_ipython
+matplotlib.pyplot.close("all")
+if matplotlib.get_backend() == "agg":
+    if matplotlib._backend_before_replay == "module://matplotlib_inline.backend_inline":
+        get_ipython().run_line_magic("matplotlib", "inline")
+    else:
+        matplotlib.use(matplotlib._backend_before_replay)
+"""
 
 
 class GuardedExecute(Execute):
@@ -178,11 +199,16 @@ class GuardedExecute(Execute):
                 cell.outputs = harness.run(cell)
         harness.link.close()
 
-    def recover_after_call(self):
-        """After a test's call into the kernel timed out or killed it: a responsive kernel again."""
+    def recover_after_call(self, stopped=False):
+        """After a test's call into the kernel timed out or killed it: a responsive kernel again.
+
+        ``stopped``: the kernel died or closed its end of the connection mid-call. It is replaced
+        at once: its process may take a moment to be seen as gone, and waiting ``settle_timeout``
+        for an answer from it would only cost time.
+        """
         if self.kc is None:
             return
-        if not run_sync(self.km.is_alive)() or not self._responsive():
+        if stopped or not run_sync(self.km.is_alive)() or not self._responsive():
             self._recover()
 
     def output(self, outs, msg, display_id, cell_index):
@@ -232,17 +258,23 @@ class GuardedExecute(Execute):
             self.start_new_kernel_client()
             try:
                 self._replay()
-                return
             except DeadKernelError:
                 continue
+            if start_ahead:  # the spare this took is replaced, for the next crash or notebook
+                _start_spare(self._spare_key(), self._new_manager, self.extra_arguments, self._preload)
+            return
 
     def _replay(self):
+        """Run again, in a new kernel, the cells that ran fine. Their new outputs are dropped, so
+        Matplotlib draws no figure meanwhile (Agg backend, figures closed after)."""
+        self.kc.execute(f"exec({PLOTS_OFF!r}, {{}})", silent=True, store_history=False)
         for index in self._replayable:
             original = self.nb.cells[index]
             try:
                 self.execute_cell(copy.deepcopy(original), index, store_history=False)
             finally:
                 self.nb.cells[index] = original
+        self.kc.execute(f"exec({PLOTS_ON!r}, {{}})", silent=True, store_history=False)
 
     def _stop_kernel(self):
         if self.km is not None:

@@ -43,7 +43,7 @@ class Executor:
         self.kc.start_channels()
         run_sync(self.kc.wait_for_ready)(timeout=60)
 
-    def recover_after_call(self):
+    def recover_after_call(self, stopped=False):
         raise RuntimeError("a benchmark call failed")
 
 

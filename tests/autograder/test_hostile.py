@@ -34,6 +34,7 @@ EXPECTED = {
     "sys_exit": (3, None),
     "os_exit": (3, "stopped the kernel"),
     "killed_kernel": (3, "stopped the kernel"),
+    "exits_between_plots": (6, "stopped the kernel"),
     "edited_test": (3, "was edited"),
     "deleted_tests": (6, "was deleted"),
     "changed_metadata": (3, "unknown grade id"),
@@ -105,6 +106,7 @@ def _submissions(folder, source, release, course):
         "    except OSError:\n"
         "        pass"))
     cases["floods_output"] = prepend(source, "relu", "print('x' * 100_000_000)")
+    cases["exits_between_plots"] = _exits_between_plots(source)
     for student, nb in cases.items():
         write_nb(nb, folder / f"{student}.ipynb")
 
@@ -123,6 +125,20 @@ def _submissions(folder, source, release, course):
     write_nb(wrong_relu, folder / "twice.ipynb")
     write_nb(source, folder / "twice" / f"{NB}.ipynb")  # written later: the latest one
     write_nb(source, folder / "Zoë O'Brien (2).ipynb")
+
+
+PLOT = "import matplotlib\nimport matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()\n"
+
+
+def _exits_between_plots(source):
+    """A correct notebook with three cells of the student's own: a plot (which also records the
+    backend it was drawn with), a crash, and another plot."""
+    nb = nbformat.from_dict(source)
+    at = nb.cells.index(cell(nb, "relu")) + 1
+    nb.cells[at:at] = [nbformat.v4.new_code_cell(PLOT + "backends = [matplotlib.get_backend()]"),
+                       nbformat.v4.new_code_cell("import os\nos._exit(0)"),
+                       nbformat.v4.new_code_cell(PLOT + "print('plotted after the crash with', backends)")]
+    return nb
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +162,20 @@ def test_score_and_note(graded, student):
     lines = notes.read(course.root, A, student)
     if expected_note:
         assert any(expected_note in line for line in lines), lines
+
+
+def test_cells_run_again_after_a_crash_draw_nothing_and_later_plots_are_kept(graded):
+    """After a kernel crash, are the cells run again (in the new kernel) drawn with Agg, whose
+    figures are never rendered, while the cells after the crash still show their plots?"""
+    course, _ = graded
+    autograded = course.step_dir("autograded", "exits_between_plots", A) / f"{NB}.ipynb"
+    cells = [c for c in nbformat.read(autograded, 4).cells if c.cell_type == "code"]
+    first, after = (next(c for c in cells if c.source.startswith(PLOT) and marker in c.source)
+                    for marker in ("backends =", "after the crash"))
+    for plot in (first, after):
+        assert any("image/png" in o.get("data", {}) for o in plot.outputs), plot.outputs
+    printed = "".join(o.get("text", "") for o in after.outputs)
+    assert "plotted after the crash with ['agg']" in printed, after.outputs
 
 
 def test_every_student_is_graded_once(graded):

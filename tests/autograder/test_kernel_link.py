@@ -7,7 +7,7 @@ import pytest
 from jupyter_core.utils import run_sync
 
 from autograder.config import Limits, kernel_config
-from autograder.harness import CallTimeout, KernelLink, StudentFunction
+from autograder.harness import CallTimeout, KernelLink, KernelStopped, StudentFunction
 from autograder.isolation import SandboxedKernelManager
 
 
@@ -20,14 +20,14 @@ class Executor:
         self.kc = self.km.client()
         self.kc.start_channels()
         run_sync(self.kc.wait_for_ready)(timeout=60)
-        self.recoveries = 0
+        self.recoveries = []  # per recovery: whether the link saw the kernel stop
 
     def run(self, code):
         reply = run_sync(self.kc.execute_interactive)(code, timeout=60)
         assert reply["content"]["status"] == "ok", reply["content"]
 
-    def recover_after_call(self):
-        self.recoveries += 1
+    def recover_after_call(self, stopped=False):
+        self.recoveries.append(stopped)
 
     def stop(self):
         self.kc.stop_channels()
@@ -68,8 +68,21 @@ def test_a_call_past_its_deadline_is_stopped_and_the_next_call_reconnects(execut
     link.deadline = time.monotonic() + 1
     with pytest.raises(CallTimeout, match="was stopped"):
         StudentFunction(link, "endless")(1)
-    assert executor.recoveries == 1 and link.connection is None
+    assert executor.recoveries == [False] and link.connection is None
     link.deadline = time.monotonic() + 60
     big = np.random.default_rng(0).standard_normal((64, 28, 28, 8))
     np.testing.assert_array_equal(StudentFunction(link, "same")(big), big)
     link.close()
+
+
+def test_a_kernel_that_exits_mid_call_is_replaced_without_waiting_for_it_to_answer(executor):
+    """Does a kernel that dies during a call stop the call at once, and is it flagged as stopped
+    (replaced at once, not first given ``settle_timeout`` to answer)?"""
+    executor.run("def leave(x):\n    import os\n    os._exit(1)\n")
+    link = KernelLink(executor, settle_timeout=30)
+    link.deadline = time.monotonic() + 60
+    began = time.monotonic()
+    with pytest.raises(KernelStopped):
+        StudentFunction(link, "leave")(1)
+    assert time.monotonic() - began < 10
+    assert executor.recoveries == [True] and link.connection is None
