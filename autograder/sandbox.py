@@ -267,14 +267,18 @@ class GuardedExecute(Execute):
     def _replay(self):
         """Run again, in a new kernel, the cells that ran fine. Their new outputs are dropped, so
         Matplotlib draws no figure meanwhile (Agg backend, figures closed after)."""
-        self.kc.execute(f"exec({PLOTS_OFF!r}, {{}})", silent=True, store_history=False)
+        self._run_aside(PLOTS_OFF)
         for index in self._replayable:
             original = self.nb.cells[index]
             try:
                 self.execute_cell(copy.deepcopy(original), index, store_history=False)
             finally:
                 self.nb.cells[index] = original
-        self.kc.execute(f"exec({PLOTS_ON!r}, {{}})", silent=True, store_history=False)
+        self._run_aside(PLOTS_ON)
+
+    def _run_aside(self, code):
+        """Send ``code`` to run in the kernel in a namespace of its own; its outcome is not awaited."""
+        self.kc.execute(f"exec({code!r}, {{}})", silent=True, store_history=False, stop_on_error=False)
 
     def _stop_kernel(self):
         if self.km is not None:

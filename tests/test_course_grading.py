@@ -27,6 +27,11 @@ from autograder.submissions import import_submissions  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ASSIGNMENTS = Course().assignments()
+# Assignments in NumPy alone: their comparisons with Keras earn no points and are skipped while
+# grading, so that no grading kernel spends seconds importing TensorFlow.
+NUMPY_ONLY = [a for a in ASSIGNMENTS if int(a[:2]) <= 4]
+PROBE = ('import sys\n'
+         'print("frameworks loaded:", sorted(m for m in ("jax", "keras", "tensorflow") if m in sys.modules))')
 
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
@@ -46,6 +51,10 @@ def graded(request, tmp_path_factory):
     functions = sorted(answer_cells(source))
     for function in functions:
         nbformat.write(answer(source, function, STUB), folder / f"stub_{function}.ipynb")
+    if assignment in NUMPY_ONLY:
+        probe = nbformat.from_dict(source)
+        probe.cells.append(nbformat.v4.new_code_cell(PROBE))
+        nbformat.write(probe, folder / "probe.ipynb")
     import_submissions(course, assignment, folder)
     results = autograde(course, assignment, progress=False)
     return course, assignment, source, release, functions, results
@@ -131,3 +140,15 @@ def test_one_stubbed_function_loses_exactly_its_tests(graded):
         assert points_naming(source, function) > 0, f"no test cell names {function}"
         lost = _points_lost(source, function)
         assert _total(results[f"stub_{function}"]) == maximum - lost, function
+
+
+def test_numpy_assignments_grade_without_loading_tensorflow(graded):
+    """Does a grading kernel of 01-04 end its notebook without Keras, TensorFlow or JAX loaded
+    (importing them costs about 4.5 s of CPU per submission)?"""
+    course, assignment, _, _, _, results = graded
+    if assignment not in NUMPY_ONLY:
+        pytest.skip("this assignment's exercises use Keras")
+    assert results["probe"]["status"] == "graded", results["probe"]["notes"]
+    (path,) = course.step_dir("autograded", "probe", assignment).glob("*.ipynb")
+    last = nbformat.read(path, 4).cells[-1]
+    assert "".join(o.get("text", "") for o in last.outputs) == "frameworks loaded: []\n", last.outputs
