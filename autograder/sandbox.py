@@ -267,18 +267,14 @@ class GuardedExecute(Execute):
     def _replay(self):
         """Run again, in a new kernel, the cells that ran fine. Their new outputs are dropped, so
         Matplotlib draws no figure meanwhile (Agg backend, figures closed after)."""
-        self._run_aside(PLOTS_OFF)
+        _run_aside(self.kc, PLOTS_OFF)
         for index in self._replayable:
             original = self.nb.cells[index]
             try:
                 self.execute_cell(copy.deepcopy(original), index, store_history=False)
             finally:
                 self.nb.cells[index] = original
-        self._run_aside(PLOTS_ON)
-
-    def _run_aside(self, code):
-        """Send ``code`` to run in the kernel in a namespace of its own; its outcome is not awaited."""
-        self.kc.execute(f"exec({code!r}, {{}})", silent=True, store_history=False, stop_on_error=False)
+        _run_aside(self.kc, PLOTS_ON)
 
     def _stop_kernel(self):
         if self.km is not None:
@@ -326,10 +322,16 @@ def _start_spare(key, create, extra_arguments, preload):
     client = manager.client()
     client.start_channels(iopub=False, stdin=False, hb=False, control=False)
     if preload:
-        client.execute(f"exec({preload!r}, {{}})", silent=True, store_history=False)
+        _run_aside(client, preload)
     _spare[key] = (manager, client)
     if len(_spare) == 1:
         multiprocessing.util.Finalize(None, _shutdown_spares, exitpriority=10)
+
+
+def _run_aside(client, code):
+    """Send ``code`` to the client's kernel to run in a namespace of its own; its outcome is not
+    awaited, and an error in it cancels nothing queued after it."""
+    client.execute(f"exec({code!r}, {{}})", silent=True, store_history=False, stop_on_error=False)
 
 
 def _shutdown_spares():

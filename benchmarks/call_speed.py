@@ -13,15 +13,19 @@ Prints milliseconds per call for each and the ratio.
 """
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from jupyter_core.utils import run_sync
 
-from autograder import wire
-from autograder.config import Limits, kernel_config
-from autograder.harness import KernelLink, StudentFunction
-from autograder.isolation import SandboxedKernelManager
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "autograder" / "files"))
+
+from helpers import KernelExecutor  # noqa: E402
+
+from autograder import wire  # noqa: E402
+from autograder.harness import KernelLink, StudentFunction  # noqa: E402
 
 SHAPES = [(2,), (64, 28, 28, 1), (32, 32, 32, 16)]
 ECHO = ("from IPython.display import publish_display_data\n"
@@ -31,20 +35,6 @@ ECHO = ("from IPython.display import publish_display_data\n"
         "def answer(text):\n"
         "    request = wire.loads(text)\n"
         "    publish_display_data({'application/json': {'reply': wire.dumps(same(*request['args']))}})\n")
-
-
-class Executor:
-    """A grading kernel and its client, as ``KernelLink`` uses them."""
-
-    def __init__(self):
-        self.km = SandboxedKernelManager(kernel_name="python3", config=kernel_config(Limits(isolation="off")))
-        run_sync(self.km.start_kernel)(cwd=str(self.km.scratch))
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        run_sync(self.kc.wait_for_ready)(timeout=60)
-
-    def recover_after_call(self, stopped=False):
-        raise RuntimeError("a benchmark call failed")
 
 
 def as_code(executor, x):
@@ -69,9 +59,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=20, help="calls per size (default %(default)s)")
     args = parser.parse_args()
-    executor = Executor()
+    executor = KernelExecutor()
     try:
-        run_sync(executor.kc.execute_interactive)(ECHO, timeout=60)
+        executor.run(ECHO)
         link = KernelLink(executor)
         link.deadline = time.monotonic() + 3600
         same = StudentFunction(link, "same")
@@ -83,8 +73,7 @@ def main():
             theirs = per_call(lambda v: as_code(executor, v), x, max(2, args.calls // 5))
             print(f"{'float64 ' + str(shape):>28} {x.nbytes / 1e6:7.2f} {ours:9.1f} {theirs:11.1f} {theirs / ours:8.1f}x")
     finally:
-        executor.kc.stop_channels()
-        run_sync(executor.km.shutdown_kernel)(now=True)
+        executor.stop()
 
 
 if __name__ == "__main__":

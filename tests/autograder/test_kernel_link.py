@@ -4,39 +4,14 @@ import time
 
 import numpy as np
 import pytest
-from jupyter_core.utils import run_sync
+from helpers import KernelExecutor
 
-from autograder.config import Limits, kernel_config
 from autograder.harness import CallTimeout, KernelLink, KernelStopped, StudentFunction
-from autograder.isolation import SandboxedKernelManager
-
-
-class Executor:
-    """What ``KernelLink`` needs of ``GuardedExecute``: a kernel, its client, and recovery."""
-
-    def __init__(self):
-        self.km = SandboxedKernelManager(kernel_name="python3", config=kernel_config(Limits(isolation="off")))
-        run_sync(self.km.start_kernel)(cwd=str(self.km.scratch))
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        run_sync(self.kc.wait_for_ready)(timeout=60)
-        self.recoveries = []  # per recovery: whether the link saw the kernel stop
-
-    def run(self, code):
-        reply = run_sync(self.kc.execute_interactive)(code, timeout=60)
-        assert reply["content"]["status"] == "ok", reply["content"]
-
-    def recover_after_call(self, stopped=False):
-        self.recoveries.append(stopped)
-
-    def stop(self):
-        self.kc.stop_channels()
-        run_sync(self.km.shutdown_kernel)(now=True)
 
 
 @pytest.fixture
 def executor():
-    executor = Executor()
+    executor = KernelExecutor()
     yield executor
     executor.stop()
 

@@ -1,4 +1,5 @@
-"""Helpers for the autograder tests: course copies, notebooks on disk, gradebook contents."""
+"""Helpers for the autograder tests: course copies, notebooks on disk, gradebook contents, and a
+grading kernel to call into."""
 
 import copy
 import shutil
@@ -6,9 +7,11 @@ import sqlite3
 from pathlib import Path
 
 import nbformat
+from jupyter_core.utils import run_sync
 
 import sample_course
-from autograder.config import Course, Limits
+from autograder.config import Course, Limits, kernel_config
+from autograder.isolation import SandboxedKernelManager
 
 # Small limits keep hostile submissions quick: an endless loop costs 5 s per cell.
 TEST_LIMITS = Limits(cell_timeout=5, memory_mb=2048, output_chars=20_000)
@@ -57,3 +60,28 @@ def solved(release_nb, source_nb):
         if grade_id in answers:
             cell.source = answers[grade_id]
     return nb
+
+
+class KernelExecutor:
+    """What ``harness.KernelLink`` needs of ``GuardedExecute``: a kernel (limits only, no sandbox),
+    its client, and recovery, which here only records that it was asked for."""
+
+    def __init__(self):
+        self.km = SandboxedKernelManager(kernel_name="python3", config=kernel_config(Limits(isolation="off")))
+        run_sync(self.km.start_kernel)(cwd=str(self.km.scratch))
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        run_sync(self.kc.wait_for_ready)(timeout=60)
+        self.recoveries = []  # per recovery: whether the link saw the kernel stop
+
+    def run(self, code):
+        """Run ``code`` in the kernel; it must succeed."""
+        reply = run_sync(self.kc.execute_interactive)(code, timeout=60)
+        assert reply["content"]["status"] == "ok", reply["content"]
+
+    def recover_after_call(self, stopped=False):
+        self.recoveries.append(stopped)
+
+    def stop(self):
+        self.kc.stop_channels()
+        run_sync(self.km.shutdown_kernel)(now=True)
