@@ -126,9 +126,7 @@ def grade_task(student, assignment, limits, submission, source, template, withhe
         (scratch / "template.db").write_bytes(template)
         library = scratch / "library"
         build_library(Path(cnnlib.__file__).resolve().parent, withheld, library)
-        # No kernel is started ahead for a next task: it would be bound to this task's scratch
-        # folder and library, and to the event loop of this task's thread, which the next task
-        # may not run in (a kernel taken across threads failed that task's grading).
+        # The task's kernel factory ends with it: it is bound to this task's library.
         result = grading.grade_submission(str(root), str(sources), limits, str(scratch / "template.db"),
                                           assignment, student, library=str(library), more_to_come=False)
         autograded = result["autograded"]

@@ -173,7 +173,7 @@ def grade_submission(root, source, limits, template, assignment, student, librar
     """Grade one submission in a temporary course root (runs in a worker process).
 
     ``more_to_come``: whether this process may grade another submission of the assignment after
-    this one, so that starting its kernel ahead is worth it (``autograder.sandbox``).
+    this one, so that its kernel factory is worth keeping (``autograder.forking``).
 
     Returns:
         dict with student, assignment, status (graded, missing or failed), grades
@@ -184,10 +184,19 @@ def grade_submission(root, source, limits, template, assignment, student, librar
     """
     from autograder import sandbox
 
+    try:
+        return _grade(root, source, limits, template, assignment, student, library)
+    finally:
+        if not more_to_come:
+            sandbox.close_factories()
+
+
+def _grade(root, source, limits, template, assignment, student, library):
+    from autograder import sandbox
+
     began = time.perf_counter()
     for phase in sandbox.timings:
         sandbox.timings[phase] = 0.0
-    sandbox.start_ahead = more_to_come
     limits = Limits(**limits)
     work = Path(tempfile.mkdtemp(prefix="cnn-course-worker-"))
     local = Course(root=work, source=work / "source", limits=limits, library=library)

@@ -108,9 +108,12 @@ class SandboxedKernelManager(AsyncKernelManager):
     readable = List(Unicode(), help="Extra folders or files the kernel may read (data sets).").tag(config=True)
     environment = Dict(help="Extra environment variables inside the sandbox (where the data is).").tag(config=True)
 
-    def __init__(self, **kwargs):
+    def __init__(self, factory=None, **kwargs):
+        """``factory``: a ``forking.KernelFactory`` to fork the kernel from, in the factory's
+        sandbox (the kernel's folder is then made inside the folder the factory may write)."""
         super().__init__(**kwargs)
-        self.run_dir = Path(tempfile.mkdtemp(prefix="cnn-course-kernel-"))
+        self.factory = factory
+        self.run_dir = Path(tempfile.mkdtemp(prefix="cnn-course-kernel-", dir=factory and factory.kernels))
         self.scratch = self.run_dir / "work"  # the kernel's working directory, all it may write
         self.scratch.mkdir()
         self.transport = "ipc"
@@ -118,8 +121,24 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.connection_file = str(self.run_dir / "connection.json")
         self.kernel_spec.interrupt_mode = "message"
 
+    async def _async_pre_start_kernel(self, **kwargs):
+        if self.factory is not None and self.provisioner is None:
+            from autograder.forking import ForkedProvisioner
+
+            self.provisioner = ForkedProvisioner(kernel_id=self.kernel_id or "", kernel_spec=self.kernel_spec,
+                                                 parent=self, factory=self.factory)
+        return await super()._async_pre_start_kernel(**kwargs)
+
     def format_kernel_cmd(self, extra_arguments=None):
         kernel = super().format_kernel_cmd(extra_arguments)
+        if self.factory is not None:  # forked by the factory: the command only names the kernel
+            return kernel
+        return self.sandbox_command(kernel)
+
+    def sandbox_command(self, command, writable=None):
+        """``command`` as run under this manager's limits, in a sandbox unless ``sandboxed`` is
+        'no' (then with the withheld library first on the module path). ``writable``: see
+        ``_bwrap_command``."""
         limits = [f"--memory-mb={self.memory_mb}", f"--cpu-seconds={self.cpu_seconds}",
                   f"--file-mb={self.file_mb}", f"--processes={self.processes}",
                   f"--open-files={self.open_files}", f"--cgroup-name={self.run_dir.name}"]
@@ -127,11 +146,13 @@ class SandboxedKernelManager(AsyncKernelManager):
             # No namespaces to hide the real library: the withheld copy comes first on the path.
             copies = sorted({str(Path(shown).parent) for real, shown in self.library.items() if real != shown})
             limits += [f"--python-path={path}" for path in copies]
-            return [sys.executable, "-m", "autograder.launcher", *limits, "--", *kernel]
+            return [sys.executable, "-m", "autograder.launcher", *limits, "--", *command]
         launcher = [sys.executable, "-m", "autograder.launcher", *limits, "--"]
-        return launcher + self._bwrap_command() + ["--", *kernel]
+        return launcher + self._bwrap_command(writable) + ["--", *command]
 
-    def _bwrap_command(self):
+    def _bwrap_command(self, writable=None):
+        """bubblewrap's options. ``writable``: the one folder of the run folder that the sandbox
+        may write (by default, the whole run folder)."""
         scratch = str(self.scratch)
         command = [shutil.which("bwrap"), *_namespace_options(), "--clearenv"]
         for name in KEPT_VARIABLES:
@@ -163,8 +184,12 @@ class SandboxedKernelManager(AsyncKernelManager):
         for file in ("/etc/ld.so.cache", "/etc/localtime"):
             if Path(file).exists():
                 command += ["--ro-bind", file, file]
-        command += ["--proc", "/proc", "--dev", "/dev",
-                    "--bind", str(self.run_dir), str(self.run_dir), "--remount-ro", "/", "--chdir", scratch]
+        command += ["--proc", "/proc", "--dev", "/dev"]
+        if writable is None:
+            command += ["--bind", str(self.run_dir), str(self.run_dir)]
+        else:
+            command += ["--ro-bind", str(self.run_dir), str(self.run_dir), "--bind", str(writable), str(writable)]
+        command += ["--remount-ro", "/", "--chdir", scratch]
         return command
 
     def _write_identity(self):

@@ -19,11 +19,9 @@ nbgrader's ``Execute`` already interrupts a cell that runs past ``Execute.timeou
   images (base64), so 100 MB of prints cannot swamp the grader or the feedback, and plots stay;
 - the kernel's working directory is a scratch copy of the assignment's files outside the course
   directory, which is all of the disk it may write;
-- while a notebook runs, the kernel for the next one this process grades boots (a fresh kernel,
-  never one that ran a submission) and imports what the assignment's cells import (NumPy,
-  Matplotlib, Keras: ``testcells.preload_code``), so that kernel start-up and imports overlap
-  grading. A crash uses that kernel, and another one is started in its place while more
-  submissions are queued.
+- in the sandbox, each kernel is forked from a process that has already imported what the
+  assignment's cells import (NumPy, Matplotlib, Keras: ``testcells.preload_code``), one per
+  grading process and assignment (``autograder.forking``), which saves most of a kernel's start.
 """
 
 import contextlib
@@ -31,6 +29,7 @@ import copy
 import multiprocessing.util
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -42,6 +41,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
+from autograder.forking import KernelFactory
 from autograder.isolation import KEPT_VARIABLES, SandboxedKernelManager
 from autograder.testcells import answer_names, first_code_cell, is_test_cell, preload_code
 from autograder.withheld import METADATA_KEY
@@ -106,9 +106,12 @@ class GuardedExecute(Execute):
             metadata["path"] = original_path
 
     def create_kernel_manager(self):
-        """A kernel started ahead for this notebook if there is one, else a new manager; either
-        way with a copy of the assignment's files in its scratch folder."""
-        self.km = _take_spare(self._spare_key()) or super().create_kernel_manager()
+        """A kernel manager with a copy of the assignment's files in its scratch folder, whose
+        kernel is forked from this process's factory when it is sandboxed."""
+        name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "python3")
+        settings = dict(self.config.get("SandboxedKernelManager", {}))
+        factory = _factory(name, settings, self.config, self._preload) if settings.get("sandboxed") == "yes" else None
+        self.km = self.kernel_manager_class(kernel_name=name, config=self.config, factory=factory)
         if self._files is not None:
             _copy_files(self._files, self.km.scratch)
         return self.km
@@ -128,19 +131,7 @@ class GuardedExecute(Execute):
 
     _cleanup_kernel = run_sync(_async_cleanup_kernel)
 
-    def _new_manager(self):
-        return self.kernel_manager_class(kernel_name=self.km.kernel_name, config=self.config)
-
-    def _spare_key(self):
-        """What a kernel started ahead must match to serve this notebook."""
-        name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "python3")
-        settings = dict(self.config.get("SandboxedKernelManager", {}))
-        return repr((name, sorted(settings.items()), os.environ.get("NBGRADER_EXECUTION"),
-                     sorted((k, v) for k, v in os.environ.items() if k in KEPT_VARIABLES), self._preload))
-
     def preprocess_cell(self, cell, resources, index):
-        if index == 0 and start_ahead:  # the next notebook's kernel boots while this one runs
-            _start_spare(self._spare_key(), self._new_manager, self.extra_arguments, self._preload)
         if is_test_cell(cell):
             cell.outputs = []
             self._deferred.append(index)
@@ -253,15 +244,12 @@ class GuardedExecute(Execute):
                 self.log.warning("Kernel crashed %d times: the remaining cells are not run", self._restarts)
                 return
             self.km = self.create_kernel_manager()
-            if not self.km.has_kernel:
-                self.start_new_kernel()
+            self.start_new_kernel()
             self.start_new_kernel_client()
             try:
                 self._replay()
             except DeadKernelError:
                 continue
-            if start_ahead:  # the spare this took is replaced, for the next crash or notebook
-                _start_spare(self._spare_key(), self._new_manager, self.extra_arguments, self._preload)
             return
 
     def _replay(self):
@@ -287,9 +275,9 @@ class GuardedExecute(Execute):
 
 # Seconds this process spent, per phase, since grading.grade_submission last reset it.
 timings = {"kernel start": 0.0, "notebook cells": 0.0, "test cells": 0.0}
-# Whether this process will grade another notebook like this one (set by grading.grade_submission).
-start_ahead = True
-_spare = {}  # key -> (kernel manager, client) of a kernel started ahead, in this worker process
+# Per thread (Dask runs tasks side by side in threads): what a factory's kernels must match -> its
+# KernelFactory.
+_local = threading.local()
 
 
 @contextlib.contextmanager
@@ -301,31 +289,31 @@ def _timed(phase):
         timings[phase] += time.perf_counter() - began
 
 
-def _take_spare(key):
-    """The kernel started ahead for notebooks like this one, or None (a stale one is shut down)."""
-    for old_key in list(_spare):
-        manager, client = _spare.pop(old_key)
-        _close(client)
-        if old_key == key and run_sync(manager.is_alive)():
-            return manager
-        _shutdown(manager)
-    return None
+def _factory(kernel_name, settings, config, preload):
+    """This thread's kernel factory for kernels of these settings, started if there is none; a
+    factory for other settings (another assignment's) is closed."""
+    key = repr((kernel_name, sorted(settings.items()), os.environ.get("NBGRADER_EXECUTION"),
+                sorted((k, v) for k, v in os.environ.items() if k in KEPT_VARIABLES), preload))
+    factories = _factories()
+    if key in factories and factories[key].alive:
+        return factories[key]
+    close_factories()
+    factories[key] = KernelFactory(config, preload)
+    return factories[key]
 
 
-def _start_spare(key, create, extra_arguments, preload):
-    """Start a kernel for the next notebook this process grades and send it ``preload`` to run in
-    a namespace of its own (its boot and imports overlap this notebook)."""
-    if key in _spare:
-        return
-    manager = create()
-    run_sync(manager.start_kernel)(cwd=str(manager.scratch), extra_arguments=list(extra_arguments))
-    client = manager.client()
-    client.start_channels(iopub=False, stdin=False, hb=False, control=False)
-    if preload:
-        _run_aside(client, preload)
-    _spare[key] = (manager, client)
-    if len(_spare) == 1:
-        multiprocessing.util.Finalize(None, _shutdown_spares, exitpriority=10)
+def _factories():
+    if not hasattr(_local, "factories"):
+        _local.factories = {}
+        multiprocessing.util.Finalize(None, close_factories, exitpriority=10)
+    return _local.factories
+
+
+def close_factories():
+    """End this thread's kernel factories and what runs in them."""
+    factories = _factories()
+    while factories:
+        factories.popitem()[1].close()
 
 
 def _run_aside(client, code):
@@ -334,31 +322,12 @@ def _run_aside(client, code):
     client.execute(f"exec({code!r}, {{}})", silent=True, store_history=False, stop_on_error=False)
 
 
-def _shutdown_spares():
-    while _spare:
-        manager, client = _spare.popitem()[1]
-        _close(client)
-        _shutdown(manager)
-
-
-def _close(client):
-    _drop_unsent(client)
-    client.stop_channels()
-
-
 def _drop_unsent(client):
     """Let the client's channels close at once: messages still queued for a kernel that is going
     away are dropped, instead of holding the channels open for a second while zmq waits."""
     for channel in (client.shell_channel, client.iopub_channel, client.stdin_channel, client.control_channel):
         if channel.socket is not None and not channel.socket.closed:
             channel.socket.setsockopt(zmq.LINGER, 0)
-
-
-def _shutdown(manager):
-    try:
-        run_sync(manager.shutdown_kernel)(now=True)
-    except RuntimeError:  # already gone
-        pass
 
 
 def _copy_files(source, dest):

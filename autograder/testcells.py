@@ -80,7 +80,7 @@ def answer_names(nb):
 
 def preload_code(nb):
     """Code that imports, in order and each on its own, what the notebook's cells other than its
-    tests import at top level (``""`` if nothing): a kernel started ahead runs it, in a namespace
+    tests import at top level (``""`` if nothing): the kernel factory runs it, in a namespace
     of its own, so that the submission's cells find NumPy, Matplotlib or Keras already loaded."""
     statements = []
     for cell in nb.cells:

@@ -5,7 +5,7 @@
 Grades K copies of the assignment's solved source notebook with one grading process, sandbox on,
 as ``cnn-course autograde --workers 1`` would. The first submission also pays for the grader's
 own imports (nbgrader, Keras); the next ones show what each further submission of a class costs,
-the kernel started ahead included. Prints each submission's seconds, split into kernel start,
+the kernel factory's included. Prints each submission's seconds, split into kernel start,
 the notebook's own cells, the test cells and the rest (nbgrader's steps), and their score.
 """
 

@@ -13,9 +13,11 @@ Files recognised in a folder: MNIST as Keras' ``mnist.npz``; CIFAR-10 as ``cifar
 y_test) or Keras' extracted ``cifar-10-batches-py`` folder.
 
 ``n_train`` and ``n_test`` ask for a deterministic, class-balanced subset (the same images every
-time), which is what the notebooks' fast mode uses; only those images are decoded.
+time), which is what the notebooks' fast mode uses; only those images are decoded. A data file
+is read once per process: loading again costs only the copy that each call returns.
 """
 
+import functools
 import io
 import os
 import pickle
@@ -51,9 +53,8 @@ def load_mnist(path=None, n_train=None, n_test=None, download=True):
     source = _find("MNIST", MNIST_FILES, path)
     if source is None:
         return _subsets(_download("mnist", download), n_train, n_test)
-    with np.load(source, allow_pickle=False) as f:
-        splits = ((f["x_train"], f["y_train"]), (f["x_test"], f["y_test"]))
-    return _subsets(splits, n_train, n_test)
+    f = _read_npz(source)
+    return _subsets(((f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])), n_train, n_test)
 
 
 def load_cifar10(path=None, n_train=None, n_test=None, download=True):
@@ -78,8 +79,8 @@ def load_cifar10(path=None, n_train=None, n_test=None, download=True):
         return _load_cifar10_jpeg(source, n_train, n_test)
     if source.is_dir():
         return _subsets(_load_cifar10_batches(source), n_train, n_test)
-    with np.load(source, allow_pickle=False) as f:
-        splits = ((f["x_train"], f["y_train"].reshape(-1, 1)), (f["x_test"], f["y_test"].reshape(-1, 1)))
+    f = _read_npz(source)
+    splits = ((f["x_train"], f["y_train"].reshape(-1, 1)), (f["x_test"], f["y_test"].reshape(-1, 1)))
     return _subsets(splits, n_train, n_test)
 
 
@@ -216,10 +217,11 @@ def _subsets(splits, n_train, n_test):
     """Apply the optional class-balanced subset to ((x_train, y_train), (x_test, y_test))."""
     out = []
     for (x, y), n in zip(splits, (n_train, n_test)):
-        if n is not None:
+        if n is None:
+            out.append((x.copy(), y.copy()))  # never the cached arrays of a file themselves
+        else:
             keep = balanced_subset_indices(y, n)
-            x, y = x[keep], y[keep]
-        out.append((x, y))
+            out.append((x[keep], y[keep]))
     return tuple(out)
 
 
@@ -228,17 +230,42 @@ def _load_cifar10_jpeg(source, n_train, n_test):
     from PIL import Image
 
     splits = []
-    with np.load(source, allow_pickle=False) as f:
-        for split, n in (("train", n_train), ("test", n_test)):
-            labels = f[f"{split}_labels"]
-            keep = np.arange(labels.size) if n is None else balanced_subset_indices(labels, n)
-            data, offsets = f[f"{split}_jpeg"], f[f"{split}_offsets"]
-            images = np.empty((keep.size, 32, 32, 3), dtype=np.uint8)
-            for row, i in enumerate(keep):
-                jpeg = data[offsets[i]:offsets[i + 1]].tobytes()
-                images[row] = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))
-            splits.append((images, labels[keep].astype(np.uint8).reshape(-1, 1)))
+    f = _read_npz(source)
+    for split, n in (("train", n_train), ("test", n_test)):
+        labels = f[f"{split}_labels"]
+        keep = np.arange(labels.size) if n is None else balanced_subset_indices(labels, n)
+        data, offsets = f[f"{split}_jpeg"], f[f"{split}_offsets"]
+        images = np.empty((keep.size, 32, 32, 3), dtype=np.uint8)
+        for row, i in enumerate(keep):
+            jpeg = data[offsets[i]:offsets[i + 1]].tobytes()
+            images[row] = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))
+        splits.append((images, labels[keep].astype(np.uint8).reshape(-1, 1)))
     return tuple(splits)
+
+
+def read_ahead():
+    """Read the local data files that the loaders would use into this process's cache, so that
+    processes forked from it find them read (grading kernels: ``autograder.zygote``)."""
+    for name, files in (("MNIST", MNIST_FILES), ("CIFAR-10", CIFAR10_FILES)):
+        source = _find(name, files, None)
+        if source is not None and source.suffix == ".npz":
+            _read_npz(source)
+
+
+def _read_npz(path):
+    """The arrays of an ``.npz`` file, read once per process (unpacking MNIST takes about 0.3 s,
+    and a notebook loads it more than once) and read-only: loaders return copies of them."""
+    info = Path(path).stat()
+    return _read_npz_once(str(path), info.st_mtime_ns, info.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_npz_once(path, modified, size):
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {name: f[name] for name in f.files}
+    for array in arrays.values():
+        array.flags.writeable = False
+    return arrays
 
 
 def _load_cifar10_batches(folder):

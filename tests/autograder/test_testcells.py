@@ -50,7 +50,7 @@ def test_contract_problems_name_the_cell_and_the_name():
 
 
 def test_preload_imports_what_the_cells_import_and_binds_nothing():
-    """Does a spare kernel's preload import the notebook's modules, not its tests', in a namespace of its own?"""
+    """Does the kernel factory's preload import the notebook's modules, not its tests', in a namespace of its own?"""
     from autograder.testcells import preload_code
 
     nb = nbformat.v4.new_notebook()
@@ -64,6 +64,6 @@ def test_preload_imports_what_the_cells_import_and_binds_nothing():
         assert statement in preload
     assert "json" not in preload and "nothing" not in preload and preload.count("import numpy") == 1
     namespace = {}
-    exec(f"exec({preload!r}, {{}})", namespace)  # as the spare kernel runs it: a missing module is skipped
+    exec(f"exec({preload!r}, {{}})", namespace)  # as the kernel factory runs it: a missing module is skipped
     assert set(namespace) == {"__builtins__"}
     assert preload_code(nbformat.v4.new_notebook()) == ""

@@ -159,3 +159,34 @@ def test_channel_stats_of_the_full_cifar10_training_set():
     mean, std = data.channel_stats(x_train)
     np.testing.assert_allclose(mean, [125.27, 122.93, 113.86], atol=0.01)
     np.testing.assert_allclose(std, [62.53, 61.91, 66.46], atol=0.01)
+
+
+def test_a_data_file_is_read_once_and_a_change_to_what_was_returned_stays_there(nowhere, monkeypatch):
+    """Is mnist.npz unpacked once per process (again only once the file changes), and does a
+    student's in-place change to a loaded array leave the next load as the file has it?"""
+    folder = nowhere / "data"
+    fake_mnist(folder)
+    monkeypatch.setenv(data.DATA_VARIABLE, str(folder))
+    data._read_npz_once.cache_clear()
+    (x_train, _), _ = data.load_mnist()
+    x_train *= 0
+    (x_subset, _), _ = data.load_mnist(n_train=10)
+    x_subset += 1
+    (x_again, _), _ = data.load_mnist()
+    assert data._read_npz_once.cache_info().misses == 1 and data._read_npz_once.cache_info().hits == 2
+    assert (x_again == 7).all() and x_again.flags.writeable
+    fake_mnist(folder, fill=3)
+    (x_changed, _), _ = data.load_mnist()
+    assert (x_changed == 3).all() and data._read_npz_once.cache_info().misses == 2
+
+
+def test_read_ahead_reads_the_files_the_loaders_would_use(nowhere, monkeypatch):
+    """After read_ahead, does loading MNIST unpack nothing more?"""
+    folder = nowhere / "data"
+    fake_mnist(folder)
+    monkeypatch.setenv(data.DATA_VARIABLE, str(folder))
+    data._read_npz_once.cache_clear()
+    data.read_ahead()
+    assert data._read_npz_once.cache_info().misses == 1
+    data.load_mnist(n_train=10, n_test=10)
+    assert data._read_npz_once.cache_info().misses == 1 and data._read_npz_once.cache_info().hits == 1
