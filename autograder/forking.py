@@ -1,7 +1,7 @@
 """Grading kernels forked, one at a time, from a sandboxed process that has done their imports.
 
-A new kernel costs about a second of CPU to boot and another to import NumPy and Matplotlib (4 s
-with Keras): as much as a short notebook's cells. A :class:`KernelFactory` boots one sandbox per
+A new kernel costs about a second of CPU to boot and another to import NumPy and Matplotlib
+(several with Keras): as much as a short notebook's cells. A :class:`KernelFactory` boots one sandbox per
 grading process and assignment, running ``autograder.zygote``, which does both once; each kernel
 is then a fork of it (about 0.3 s of CPU). What keeps the kernels of successive submissions
 apart is described in ``autograder.zygote``; the grader's side of it is here:
@@ -183,7 +183,8 @@ class ForkedProvisioner(LocalProvisioner):
         """End the kernel and everything it started."""
         if self.pid is not None and not self.stopped:
             status = self.factory.stop(self.pid)
-            self.status = status if self.status is None else self.status
+            if self.status is None:
+                self.status = status
             self.stopped = True
 
     async def terminate(self, restart=False):

@@ -22,6 +22,7 @@ nbgrader's ``Execute`` already interrupts a cell that runs past ``Execute.timeou
 - in the sandbox, each kernel is forked from a process that has already imported what the
   assignment's cells import (NumPy, Matplotlib, Keras: ``testcells.preload_code``), one per
   grading process and assignment (``autograder.forking``), which saves most of a kernel's start.
+  Without the sandbox (no bubblewrap), each kernel boots and imports on its own.
 """
 
 import contextlib

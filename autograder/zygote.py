@@ -26,9 +26,9 @@ What keeps one submission's kernel from reaching the next one's:
 - only one kernel lives at a time: before the next starts, every other process of the sandbox's
   PID namespace is killed (``kill(-1)``), and the only places the sandbox may write besides the
   kernel's own folder are emptied (the grader deletes that folder);
-- this process cannot be traced or read by its kernels (``PR_SET_DUMPABLE`` 0: its ``/proc``
-  files and memory are closed to processes of the same user without privileges, and a sandboxed
-  kernel has none), and a kernel holds none of its file descriptors;
+- this process cannot be traced or read by its kernels (``PR_SET_DUMPABLE`` 0: its memory,
+  environment and open files are closed to processes of the same user without privileges, and a
+  sandboxed kernel has none), and a kernel holds neither of its pipes;
 - a kernel that kills or stops this process ends its own sandbox: the grader sees the kernel die,
   or gets no answer, and starts a new sandbox.
 """
@@ -64,7 +64,8 @@ def main(control_in, control_out, preload_file):
     _reset_writable(font_lists)
     exec(Path(preload_file).read_text(), {})
     if "cnnlib.data" in sys.modules:  # the notebook loads data: unpack the data files once, here
-        sys.modules["cnnlib.data"].read_ahead()
+        with contextlib.suppress(Exception):  # a bad file: each kernel then says what is wrong
+            sys.modules["cnnlib.data"].read_ahead()
     kernel = None
     with os.fdopen(control_in, "r") as requests, os.fdopen(control_out, "w") as replies:
         for line in requests:
@@ -126,6 +127,7 @@ def _fork_kernel(kernelapp, arguments, cwd, control_fds):
     pid = os.fork()
     if pid:
         return pid
+    code = 1
     try:
         for fd in control_fds:
             os.close(fd)
@@ -135,8 +137,11 @@ def _fork_kernel(kernelapp, arguments, cwd, control_fds):
         os.environ["HOME"] = cwd
         sys.argv = ["ipykernel_launcher", *arguments]
         kernelapp.IPKernelApp.launch_instance(argv=arguments)
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
     finally:
-        os._exit(0)
+        os._exit(code)
 
 
 def _sweep(kernel):
