@@ -35,6 +35,7 @@ What keeps one submission's kernel from reaching the next one's:
 
 import contextlib
 import ctypes
+import importlib
 import json
 import os
 import shutil
@@ -49,14 +50,18 @@ WRITABLE = ("/tmp", "/dev/shm")
 SWEEP_SECONDS = 5
 MATPLOTLIB_CACHE = "/tmp/matplotlib"
 SWEPT = -signal.SIGKILL  # the status of a kernel that is no longer the current one
+KERNEL_MODULES = ("ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger", "IPython.extensions.storemagic")
 
 
 def main(control_in, control_out, preload_file):
     _set_dumpable(False)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from ipykernel import kernelapp  # before Matplotlib is imported: it names the inline backend
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # as ipykernel's
+    from ipykernel import kernelapp
 
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    for module in KERNEL_MODULES:  # what a kernel imports as it starts
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
     # Matplotlib's cache must be writable, and is shared by the kernels: it lives in /tmp, which
     # is emptied before each kernel, and gets the font list that the grader put in MPLCONFIGDIR.
     font_lists = list(Path(os.environ.get("MPLCONFIGDIR", "/nonexistent")).glob("fontlist-*.json"))
