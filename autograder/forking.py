@@ -107,7 +107,7 @@ class KernelFactory:
             os.close(self._requests)
             os.close(self._replies)
             self.process = None
-        _remove_run_folder(self.settings)
+        self.settings.remove_run_folder()
 
     def _ask(self, request):
         if not self.alive:
@@ -138,14 +138,6 @@ class KernelFactory:
                 raise FactoryGone("its sandbox ended")
             line += chunk
         return line
-
-
-def _remove_run_folder(manager):
-    """Delete a manager's run folder and cgroup (it never started a kernel of its own)."""
-    from autograder.launcher import remove_cgroup
-
-    remove_cgroup(manager.run_dir.name)
-    shutil.rmtree(manager.run_dir, ignore_errors=True)
 
 
 class ForkedProvisioner(LocalProvisioner):

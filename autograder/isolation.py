@@ -204,10 +204,14 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
-            from autograder.launcher import remove_cgroup
+            self.remove_run_folder()
 
-            remove_cgroup(self.run_dir.name)
-            shutil.rmtree(self.run_dir, ignore_errors=True)
+    def remove_run_folder(self):
+        """Delete the run folder, and the pids cgroup of what was started in it."""
+        from autograder.launcher import remove_cgroup
+
+        remove_cgroup(self.run_dir.name)
+        shutil.rmtree(self.run_dir, ignore_errors=True)
 
     cleanup_resources = _async_cleanup_resources
 

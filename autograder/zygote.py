@@ -66,7 +66,7 @@ def main(control_in, control_out, preload_file):
     # is emptied before each kernel, and gets the font list that the grader put in MPLCONFIGDIR.
     font_lists = list(Path(os.environ.get("MPLCONFIGDIR", "/nonexistent")).glob("fontlist-*.json"))
     os.environ["MPLCONFIGDIR"] = MATPLOTLIB_CACHE
-    _reset_writable(font_lists)
+    _sweep(None, font_lists)
     exec(Path(preload_file).read_text(), {})
     if "cnnlib.data" in sys.modules:  # the notebook loads data: unpack the data files once, here
         with contextlib.suppress(Exception):  # a bad file: each kernel then says what is wrong
@@ -78,8 +78,7 @@ def main(control_in, control_out, preload_file):
             op = request["op"]
             current = kernel is not None and request.get("pid") == kernel.pid
             if op == "start":
-                _sweep(kernel)
-                _reset_writable(font_lists)
+                _sweep(kernel, font_lists)
                 kernel = Kernel(_fork_kernel(kernelapp, request["arguments"], request["cwd"],
                                              (control_in, control_out)))
                 reply = {"pid": kernel.pid}
@@ -90,9 +89,7 @@ def main(control_in, control_out, preload_file):
                     os.kill(kernel.pid, request["signum"])
                 reply = {}
             elif op == "stop":
-                reply = {"status": _sweep(kernel) if current else SWEPT}
-                if current:
-                    _reset_writable(font_lists)
+                reply = {"status": _sweep(kernel, font_lists) if current else SWEPT}
                 kernel = None if current else kernel
             else:
                 reply = {"error": f"unknown request {op!r}"}
@@ -149,8 +146,8 @@ def _fork_kernel(kernelapp, arguments, cwd, control_fds):
         os._exit(code)
 
 
-def _sweep(kernel):
-    """Kill the kernel and every other process of the sandbox.
+def _sweep(kernel, font_lists):
+    """Kill the kernel and every other process of the sandbox, then reset what it may write.
 
     Returns:
         the kernel's exit status (None if there was none).
@@ -164,6 +161,7 @@ def _sweep(kernel):
             pass
         _reap()
         time.sleep(0.005)
+    _reset_writable(font_lists)
     return status
 
 
