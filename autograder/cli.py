@@ -30,10 +30,9 @@ from autograder.course.config import (
     DEFAULT_COURSE_ROOT,
     Course,
     Limits,
-    NbgraderFailed,
 )
+from autograder.errors import IsolationUnavailable, NbgraderFailed
 from autograder.grading.cluster import default_scheduler as cluster_default
-from autograder.sandbox.isolation import IsolationUnavailable
 
 
 def _course(args):
@@ -91,7 +90,7 @@ def cmd_collect(args):
 
 def cmd_feedback(args):
     from autograder.course.release import released
-    from autograder.course.reports import generate_feedback
+    from autograder.grading.feedback import generate_feedback
 
     course = _course(args)
     for assignment in released(course, args.assignments):

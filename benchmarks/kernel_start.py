@@ -15,7 +15,8 @@ import time
 from jupyter_core.utils import run_sync
 
 from autograder.course.config import Limits, kernel_config
-from autograder.sandbox.isolation import SandboxedKernelManager, probe
+from autograder.sandbox.kernel_manager import SandboxedKernelManager
+from autograder.sandbox.namespaces import probe
 
 
 def start_once(sandboxed):

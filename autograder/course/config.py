@@ -24,6 +24,8 @@ from pathlib import Path
 
 from traitlets.config import Config
 
+from autograder.errors import NbgraderFailed
+
 GRADER_PACKAGE = Path(__file__).resolve().parents[1]  # autograder/
 PROJECT_ROOT = GRADER_PACKAGE.parent
 COURSE_SOURCE = PROJECT_ROOT / "course"
@@ -175,10 +177,6 @@ def _put_environment_on_path():
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
-class NbgraderFailed(RuntimeError):
-    """An nbgrader step failed; the message ends with the end of nbgrader's log."""
-
-
 def check_step(result, what):
     """Raise :class:`NbgraderFailed` unless an ``NbGraderAPI`` result reports success.
 
@@ -268,13 +266,13 @@ def kernel_config(limits, library=""):
     """The settings of grading kernels: the sandbox, its limits and what it may read."""
     import cnnlib
     import cnnlib.data
-    from autograder.sandbox.isolation import resolve
+    from autograder.sandbox.namespaces import resolve
 
     sandboxed, _ = resolve(limits.isolation)
     folders, variables = cnnlib.data.data_folders()
     c = Config()
     k = c.SandboxedKernelManager
-    k.sandboxed = "yes" if sandboxed else "no"
+    k.sandboxed = sandboxed
     k.memory_mb, k.cpu_seconds, k.file_mb = limits.memory_mb, limits.cpu_seconds, limits.file_mb
     k.processes, k.open_files = limits.processes, limits.open_files
     k.readable = [str(folder) for folder in folders]

@@ -4,7 +4,7 @@
 sends each submission's grading to the cluster's workers instead of the local process pool, with
 the same guarantees:
 
-- a task is one call of :func:`autograder.grading.pipeline.grade_submission`, in a private temporary course
+- a task is one call of :func:`autograder.grading.submission.grade_submission`, in a private temporary course
   root on the worker, inside the same sandbox as local grading;
 - a task's input and result are plain data: the submission's files, the assignment's source files
   and the gradebook snapshot travel as bytes, and the autograded notebooks come back as bytes, so
@@ -33,6 +33,7 @@ import uuid
 import warnings
 from pathlib import Path
 
+from autograder.grading.submission import failed, grade_submission
 from autograder.judge.withheld import assignment_settings, build_library
 
 SCHEDULER_VARIABLE = "CNN_COURSE_SCHEDULER"
@@ -53,12 +54,10 @@ def run_on_dask(job, students, address):
     Yields:
         the result dicts of ``grade_submission`` (plain data), with ``autograded`` and ``work``
         pointing at local temporary folders for ``pipeline._record`` to move and delete; a
-        submission whose workers kept dying, or whose task raised, gets ``pipeline._failed``'s result.
+        submission whose workers kept dying, or whose task raised, gets ``submission.failed``'s result.
     """
     from distributed import Client, as_completed
     from distributed.scheduler import KilledWorker
-
-    from autograder.grading import pipeline
 
     assignment = job["assignment"]
     client = address if isinstance(address, Client) else Client(address, set_as_default=False)
@@ -86,9 +85,9 @@ def run_on_dask(job, students, address):
             try:
                 result = future.result()
             except KilledWorker:
-                result = pipeline._failed(student, assignment, KILLED.format(times=times))
+                result = failed(student, assignment, KILLED.format(times=times))
             except Exception as error:  # a bug of ours, or a worker without the course installed
-                result = pipeline._failed(student, assignment, f"{type(error).__name__}: {error}")
+                result = failed(student, assignment, f"{type(error).__name__}: {error}")
             future.release()
             yield unpack_result(result)
     finally:
@@ -116,8 +115,6 @@ def grade_task(student, assignment, limits, submission, source, template, withhe
         bytes (or None) and ``work`` by None: nothing of the worker's file system is left behind.
     """
     import cnnlib
-    from autograder.grading import pipeline
-
     scratch = Path(tempfile.mkdtemp(prefix="cnn-course-task-"))
     try:
         root, sources = scratch / "root", scratch / "source"
@@ -127,7 +124,7 @@ def grade_task(student, assignment, limits, submission, source, template, withhe
         library = scratch / "library"
         build_library(Path(cnnlib.__file__).resolve().parent, withheld, library)
         # The task's kernel factory ends with it: it is bound to this task's library.
-        result = pipeline.grade_submission(str(root), str(sources), limits, str(scratch / "template.db"),
+        result = grade_submission(str(root), str(sources), limits, str(scratch / "template.db"),
                                           assignment, student, library=str(library), more_to_come=False)
         autograded = result["autograded"]
         result["autograded"] = pack(Path(autograded)) if autograded and Path(autograded).is_dir() else None

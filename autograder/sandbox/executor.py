@@ -1,182 +1,47 @@
 """Executing a submission so that what breaks costs only the points of what broke.
 
 nbgrader's ``Execute`` already interrupts a cell that runs past ``Execute.timeout`` and scores it
-0. :class:`GuardedExecute` adds what a class of a few hundred students needs:
+0. :class:`GuardedExecute`, the executor of the course's ``autograde``, runs a notebook in two
+phases, each readable alone:
 
-- the kernel runs in a sandbox under resource limits (``autograder.sandbox.isolation``), with the
-  assignment's graded references withheld from its copy of ``cnnlib`` (``autograder.judge.withheld``);
-- the notebook runs in two phases. First the kernel runs every cell that is not a graded test,
-  in order: the student's code and the notebook's own. Then the graded test cells run, in order,
-  in this (the grader's) process, calling the student's functions in the kernel
-  (``autograder.judge.harness``): no verdict depends on what the submission's process can change, and
-  the kernel never sees a test's code or its expected values;
-- a kernel that dies (``os._exit``, killed, out of memory) or ignores the interrupt after a
-  timeout costs the cell that did it: the kernel is restarted, the cells that had run fine before
-  are run again (their outputs are kept from the first run, so Matplotlib draws nothing while
-  they run again), and grading goes on. A kernel seen to die during a test's call is replaced at
-  once, without first waiting for it to answer;
-- each cell keeps at most ``output_chars`` characters of text and ``image_chars`` characters of
-  images (base64), so 100 MB of prints cannot swamp the grader or the feedback, and plots stay;
-- the kernel's working directory is a scratch copy of the assignment's files outside the course
-  directory, which is all of the disk it may write;
-- in the sandbox, each kernel is forked from a process that has already imported what the
-  assignment's cells import (NumPy, Matplotlib, Keras: ``testcells.preload_code``), one per
-  grading process and assignment (``autograder.sandbox.forking``), which saves most of a kernel's start.
-  Without the sandbox (no bubblewrap), each kernel boots and imports on its own.
+1. the kernel runs every cell that is not a graded test, in order: the student's code and the
+   notebook's own, in a sandbox, surviving crashes (``autograder.sandbox.kernel_cells``);
+2. then the graded test cells run, in order, in this (the grader's) process, calling the
+   student's functions in the kernel (``autograder.judge.harness``): no verdict depends on what
+   the submission's process can change, and the kernel never sees a test's code or its expected
+   values. A kernel seen to die during a test's call is replaced at once, without first waiting
+   for it to answer.
 """
-
-import contextlib
-import copy
-import multiprocessing.util
-import os
-import shutil
-import threading
-import time
-from pathlib import Path
 
 import nbformat
-import zmq
 from jupyter_core.utils import run_sync
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbformat.v4 import new_output
-from nbgrader.preprocessors import Execute
-from traitlets import Integer
 
-from autograder.judge.testcells import (
-    answer_names,
-    first_code_cell,
-    is_test_cell,
-    preload_code,
-)
+from autograder.judge.harness import TestHarness
+from autograder.judge.testcells import answer_names, first_code_cell, is_test_cell
 from autograder.judge.withheld import METADATA_KEY
-from autograder.sandbox.forking import KernelFactory
-from autograder.sandbox.isolation import KEPT_VARIABLES, SandboxedKernelManager
-
-TIMEOUT_ERROR = "CellTimeoutError"  # nbgrader's Execute.error_on_timeout ename
-KERNEL_DIED = "KernelDied"
-NOT_RUN = "CellNotRun"
-TRUNCATED = "[output truncated: this cell printed more than {limit} characters]"
-IMAGE_DROPPED = "[image left out: this cell's images exceeded {limit} characters]"
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
-# Run in the kernel around a replay, each in a namespace of its own: Matplotlib's Agg backend
-# draws nothing, then the backend from before comes back, unless a replayed cell chose another
-# (the kernel's inline backend through IPython's own magic, which also restores its display).
-PLOTS_OFF = """
-import matplotlib
-matplotlib._backend_before_replay = matplotlib.get_backend()
-matplotlib.use("agg")
-"""
-PLOTS_ON = """
-import matplotlib, matplotlib.pyplot
-from IPython import get_ipython
-matplotlib.pyplot.close("all")
-if matplotlib.get_backend() == "agg":
-    if matplotlib._backend_before_replay == "module://matplotlib_inline.backend_inline":
-        get_ipython().run_line_magic("matplotlib", "inline")
-    else:
-        matplotlib.use(matplotlib._backend_before_replay)
-"""
+from autograder.sandbox.kernel_cells import KernelCells, not_run, timed
 
 
-class GuardedExecute(Execute):
+class GuardedExecute(KernelCells):
     """nbgrader's ``Execute`` in a sandboxed kernel, tests run outside it, surviving crashes."""
 
-    output_chars = Integer(100_000, help="Characters of text output kept per cell.").tag(config=True)
-    image_chars = Integer(8_000_000, help="Characters of images (base64) kept per cell.").tag(config=True)
-    max_restarts = Integer(3, help="Kernel restarts per notebook before the rest is not run.").tag(config=True)
-    settle_timeout = Integer(
-        5, help="Seconds a kernel gets to become responsive after a timed-out cell is interrupted."
-    ).tag(config=True)
-
-    def __init__(self, **kwargs):
-        kwargs["kernel_manager_class"] = SandboxedKernelManager
-        super().__init__(**kwargs)
-
     def preprocess(self, nb, resources=None, km=None):
-        resources = resources if resources is not None else {}
-        metadata = resources.setdefault("metadata", {})
-        original_path = metadata.get("path")
-        self._restarts = 0
-        self._replayable = []  # indices of code cells that ran without error, in order
         self._deferred = []  # indices of graded test cells, run after the others
-        self._printed = {}  # characters of text output kept so far, per cell index
-        self._drawn = {}  # characters of images kept so far, per cell index
-        self._source = _source_notebook(self.config, resources)
-        self._preload = preload_code(self._source) if self._source is not None else ""
-        self._files = Path(original_path) if original_path else None
-        # The kernel's working directory is its own scratch folder (see create_kernel_manager).
-        metadata["path"] = None
-        try:
-            return super().preprocess(nb, resources, km)
-        finally:
-            metadata["path"] = original_path
-
-    def create_kernel_manager(self):
-        """A kernel manager with a copy of the assignment's files in its scratch folder, whose
-        kernel is forked from this process's factory when it is sandboxed."""
-        name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "python3")
-        settings = dict(self.config.get("SandboxedKernelManager", {}))
-        factory = _factory(name, settings, self.config, self._preload) if settings.get("sandboxed") == "yes" else None
-        self.km = self.kernel_manager_class(kernel_name=name, config=self.config, factory=factory)
-        if self._files is not None:
-            _copy_files(self._files, self.km.scratch)
-        return self.km
-
-    def start_new_kernel(self, **kwargs):
-        with _timed("kernel start"):
-            super().start_new_kernel(cwd=str(self.km.scratch), **kwargs)
-
-    def start_new_kernel_client(self):
-        with _timed("kernel start"):
-            return super().start_new_kernel_client()
-
-    async def _async_cleanup_kernel(self):
-        if self.kc is not None:
-            _drop_unsent(self.kc)
-        await super()._async_cleanup_kernel()
-
-    _cleanup_kernel = run_sync(_async_cleanup_kernel)
+        return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell, resources, index):
         if is_test_cell(cell):
             cell.outputs = []
             self._deferred.append(index)
-        elif cell.cell_type == "code" and cell.source.strip():
-            with _timed("notebook cells"):
-                cell = self._run_in_kernel(cell, resources, index)
+        else:
+            cell, resources = super().preprocess_cell(cell, resources, index)
         if index == len(self.nb.cells) - 1:
-            with _timed("test cells"):
+            with timed("test cells"):
                 self._run_tests()
         return cell, resources
 
-    def _run_in_kernel(self, cell, resources, index):
-        if self.kc is None:  # gave up after too many restarts
-            cell.outputs = [_error(NOT_RUN, "not run: the kernel crashed too often before this cell")]
-            return cell
-        try:
-            cell, resources = super().preprocess_cell(cell, resources, index)
-        except CellTimeoutError:  # interrupted, but the kernel never went idle
-            cell.outputs.append(_error(TIMEOUT_ERROR, "the cell ran past the time limit and did "
-                                       "not stop when interrupted; the kernel was restarted"))
-            self._recover()
-            return cell
-        except DeadKernelError:
-            cell.outputs.append(_error(
-                KERNEL_DIED, "the kernel stopped while running this cell (it exited, was killed "
-                "or ran out of memory); it was restarted and the cells before this one run again"))
-            self._recover()
-            return cell
-        if _has_error(cell, TIMEOUT_ERROR):
-            if not self._responsive():
-                self._recover()
-        elif not _has_error(cell):
-            self._replayable.append(index)
-        return cell
-
     def _run_tests(self):
         """Phase two: the graded test cells, here, against the kernel's answers."""
-        from autograder.judge.harness import TestHarness
-
         if not self._deferred:
             return
         source = self._source or nbformat.v4.new_notebook()
@@ -191,7 +56,7 @@ class GuardedExecute(Execute):
         for index in self._deferred:
             cell = self.nb.cells[index]
             if self.kc is None:
-                cell.outputs = [_error(NOT_RUN, "not run: the kernel crashed too often before this cell")]
+                cell.outputs = [not_run()]
             else:
                 cell.outputs = harness.run(cell)
         harness.link.close()
@@ -207,171 +72,3 @@ class GuardedExecute(Execute):
             return
         if stopped or not run_sync(self.km.is_alive)() or not self._responsive():
             self._recover()
-
-    def output(self, outs, msg, display_id, cell_index):
-        text, images = _output_size(msg)
-        used_text, used_images = self._printed.get(cell_index, 0), self._drawn.get(cell_index, 0)
-        self._printed[cell_index], self._drawn[cell_index] = used_text + text, used_images + images
-        if msg["msg_type"] == "error":
-            return super().output(outs, msg, display_id, cell_index)
-        if used_images + images > self.image_chars:
-            msg = copy.deepcopy(msg)
-            data = msg["content"].get("data", {})
-            for mime in IMAGE_TYPES:
-                data.pop(mime, None)
-            data["text/plain"] = IMAGE_DROPPED.format(limit=self.image_chars)
-        if used_text + text <= self.output_chars:
-            return super().output(outs, msg, display_id, cell_index)
-        if used_text <= self.output_chars:  # the first output over the limit: say so, once
-            note = new_output("stream", name="stdout", text="\n" + TRUNCATED.format(limit=self.output_chars) + "\n")
-            outs.append(note)
-        return None
-
-    # ------------------------------------------------------------------ recovery
-
-    def _responsive(self):
-        """After an interrupt: does the kernel answer within ``settle_timeout`` seconds?"""
-        saved = self.timeout, self.interrupt_on_timeout
-        self.timeout, self.interrupt_on_timeout = self.settle_timeout, True
-        try:
-            reply = self.wait_for_reply(self.kc.execute("", silent=True, store_history=False))
-        except DeadKernelError:
-            return False
-        finally:
-            self.timeout, self.interrupt_on_timeout = saved
-        return reply is not None
-
-    def _recover(self):
-        """Replace the kernel and replay the cells that ran fine; give up after max_restarts."""
-        while True:
-            self._restarts += 1
-            self._stop_kernel()
-            if self._restarts > self.max_restarts:
-                self.log.warning("Kernel crashed %d times: the remaining cells are not run", self._restarts)
-                return
-            self.km = self.create_kernel_manager()
-            self.start_new_kernel()
-            self.start_new_kernel_client()
-            try:
-                self._replay()
-            except DeadKernelError:
-                continue
-            return
-
-    def _replay(self):
-        """Run again, in a new kernel, the cells that ran fine. Their new outputs are dropped, so
-        Matplotlib draws no figure meanwhile (Agg backend, figures closed after)."""
-        _run_aside(self.kc, PLOTS_OFF)
-        for index in self._replayable:
-            original = self.nb.cells[index]
-            try:
-                self.execute_cell(copy.deepcopy(original), index, store_history=False)
-            finally:
-                self.nb.cells[index] = original
-        _run_aside(self.kc, PLOTS_ON)
-
-    def _stop_kernel(self):
-        if self.km is not None:
-            try:
-                run_sync(self.km.shutdown_kernel)(now=True)
-            except RuntimeError:  # already gone
-                pass
-        self._cleanup_kernel()
-
-
-# Seconds this process spent, per phase, since grading.grade_submission last reset it.
-timings = {"kernel start": 0.0, "notebook cells": 0.0, "test cells": 0.0}
-# Per thread (Dask runs tasks side by side in threads): what a factory's kernels must match -> its
-# KernelFactory.
-_local = threading.local()
-
-
-@contextlib.contextmanager
-def _timed(phase):
-    began = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[phase] += time.perf_counter() - began
-
-
-def _factory(kernel_name, settings, config, preload):
-    """This thread's kernel factory for kernels of these settings, started if there is none; a
-    factory for other settings (another assignment's) is closed."""
-    key = repr((kernel_name, sorted(settings.items()), os.environ.get("NBGRADER_EXECUTION"),
-                sorted((k, v) for k, v in os.environ.items() if k in KEPT_VARIABLES), preload))
-    factories = _factories()
-    if key in factories and factories[key].alive:
-        return factories[key]
-    close_factories()
-    factories[key] = KernelFactory(config, preload)
-    return factories[key]
-
-
-def _factories():
-    if not hasattr(_local, "factories"):
-        _local.factories = {}
-        multiprocessing.util.Finalize(None, close_factories, exitpriority=10)
-    return _local.factories
-
-
-def close_factories():
-    """End this thread's kernel factories and what runs in them."""
-    factories = _factories()
-    while factories:
-        factories.popitem()[1].close()
-
-
-def _run_aside(client, code):
-    """Send ``code`` to the client's kernel to run in a namespace of its own; its outcome is not
-    awaited, and an error in it cancels nothing queued after it."""
-    client.execute(f"exec({code!r}, {{}})", silent=True, store_history=False, stop_on_error=False)
-
-
-def _drop_unsent(client):
-    """Let the client's channels close at once: messages still queued for a kernel that is going
-    away are dropped, instead of holding the channels open for a second while zmq waits."""
-    for channel in (client.shell_channel, client.iopub_channel, client.stdin_channel, client.control_channel):
-        if channel.socket is not None and not channel.socket.closed:
-            channel.socket.setsockopt(zmq.LINGER, 0)
-
-
-def _copy_files(source, dest):
-    """Copy the assignment's non-notebook files (data, helpers) into the kernel's directory."""
-    for path in source.iterdir():
-        if path.suffix == ".ipynb" or path.is_symlink():
-            continue
-        if path.is_dir():
-            shutil.copytree(path, dest / path.name, symlinks=False)
-        else:
-            shutil.copy(path, dest / path.name)
-
-
-def _error(ename, evalue):
-    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
-
-
-def _has_error(cell, ename=None):
-    return any(o.output_type == "error" and (ename is None or o.get("ename") == ename)
-               for o in cell.outputs)
-
-
-def _output_size(msg):
-    """(characters of text, characters of images) in one output message."""
-    content = msg.get("content", {})
-    if "text" in content:
-        return len(content["text"]), 0
-    data = content.get("data", {})
-    images = sum(len(str(value)) for mime, value in data.items() if mime in IMAGE_TYPES)
-    text = sum(len(str(value)) for mime, value in data.items() if mime not in IMAGE_TYPES)
-    return text, images
-
-
-def _source_notebook(config, resources):
-    """The instructor's source notebook of the one being graded (its tests and solutions)."""
-    info = resources.get("nbgrader", {})
-    root = config.CourseDirectory.get("root")
-    if not root or "assignment" not in info or "notebook" not in info:
-        return None
-    path = Path(root) / "source" / info["assignment"] / f"{info['notebook']}.ipynb"
-    return nbformat.read(str(path), 4) if path.is_file() else None

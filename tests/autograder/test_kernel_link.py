@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from helpers import KernelExecutor
 
-from autograder.judge.harness import (
+from autograder.judge.link import (
     CallTimeout,
     KernelLink,
     KernelStopped,
