@@ -7,3 +7,7 @@ class NbgraderFailed(RuntimeError):
 
 class IsolationUnavailable(RuntimeError):
     """``--isolation required`` was asked for where bubblewrap cannot run."""
+
+
+class SocketPathTooLong(RuntimeError):
+    """No folder here keeps the paths of the kernels' sockets within the 107 bytes Unix allows."""

@@ -50,6 +50,8 @@ class Limits:
 
     Attributes:
         cell_timeout: seconds per code cell before the kernel is interrupted (the cell scores 0).
+        notebook_timeout: seconds per notebook, its cells and tests together; past it, the cells
+            left are not run (their tests score 0) and a note says so.
         memory_mb: address-space limit of the kernel process (``RLIMIT_AS``), in MiB. TensorFlow
             reserves a lot of virtual memory; keep this at 6 GiB or more for the Keras notebooks.
         output_chars: characters of text output kept per cell; the rest is dropped with a note.
@@ -57,6 +59,8 @@ class Limits:
         max_restarts: kernel restarts per notebook after a crash before the rest is not run.
         cpu_seconds: CPU time of one kernel (all its threads) before it is killed.
         file_mb: the largest file a kernel may write, in MiB.
+        scratch_mb: MiB a sandboxed kernel may write in all: its working directory, ``/tmp`` and
+            ``/dev/shm`` share one tmpfs (in memory) of this size, which ends with the kernel.
         processes: processes and threads a kernel may run at once (where a pids cgroup can be made).
         open_files: file descriptors a kernel may hold open.
         isolation: ``auto`` (a bubblewrap sandbox per kernel where it can run, else limits only,
@@ -65,12 +69,14 @@ class Limits:
     """
 
     cell_timeout: int = 60
+    notebook_timeout: int = 600
     memory_mb: int = 8192
     output_chars: int = 100_000
     image_chars: int = 8_000_000
     max_restarts: int = 3
     cpu_seconds: int = 900
     file_mb: int = 256
+    scratch_mb: int = 512
     processes: int = 256
     open_files: int = 1024
     isolation: str = "auto"
@@ -240,6 +246,7 @@ def nbgrader_config(root, limits=None, library=""):
     c.GuardedExecute.output_chars = limits.output_chars
     c.GuardedExecute.image_chars = limits.image_chars
     c.GuardedExecute.max_restarts = limits.max_restarts
+    c.GuardedExecute.notebook_timeout = limits.notebook_timeout
     c.GuardedExecute.shutdown_kernel = "immediate"  # nothing of a graded kernel is kept
     c.merge(kernel_config(limits, library))
 
@@ -274,6 +281,7 @@ def kernel_config(limits, library=""):
     k = c.SandboxedKernelManager
     k.sandboxed = sandboxed
     k.memory_mb, k.cpu_seconds, k.file_mb = limits.memory_mb, limits.cpu_seconds, limits.file_mb
+    k.scratch_mb = limits.scratch_mb
     k.processes, k.open_files = limits.processes, limits.open_files
     k.readable = [str(folder) for folder in folders]
     k.environment = variables

@@ -30,6 +30,7 @@ from autograder.grading.submission import FAILED, MISSING
 from autograder.grading.workers import run_parallel
 from autograder.judge.withheld import assignment_settings, build_library
 from autograder.render import notes
+from autograder.sandbox.kernel_manager import run_folder_base
 from autograder.sandbox.namespaces import resolve
 
 
@@ -51,6 +52,7 @@ def autograde(course, assignment, students=None, workers=None, force=False, prog
     from tqdm import tqdm
 
     sandboxed, reason = resolve(course.limits.isolation)
+    run_folder_base()  # kernels' sockets need a short folder: say so now if there is none
     course.prepare()
     submitted = course.root / "submitted"
     everyone = sorted(p.parent.name for p in submitted.glob(f"*/{assignment}") if p.is_dir())

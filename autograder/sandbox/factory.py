@@ -7,7 +7,8 @@ is then a fork of it (about 0.3 s of CPU). What keeps the kernels of successive 
 apart is described in ``autograder.sandbox.zygote``; the grader's side of it is here:
 
 - each kernel's folder (its scratch copy, sockets and connection file) is made inside the one
-  folder the sandbox may write, and every other folder there is deleted before a kernel starts;
+  folder the sandbox may write, and everything else there is deleted before a kernel starts,
+  opening nothing but folders (``kernel_manager.remove_tree``);
 - a factory that stops answering within ``REPLY_SECONDS``, or whose sandbox has ended, is shut
   down, taking whatever still runs in it; the next kernel is forked from a new factory.
 
@@ -18,14 +19,13 @@ import json
 import multiprocessing.util
 import os
 import select
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 
-from autograder.sandbox.kernel_manager import SandboxedKernelManager
+from autograder.sandbox.kernel_manager import SandboxedKernelManager, remove_tree
 from autograder.sandbox.namespaces import KEPT_VARIABLES
 
 BOOT_SECONDS = 300  # the imports, Keras's included, on a machine busy with other grading
@@ -48,7 +48,8 @@ class KernelFactory:
         preload_file.write_text(preload)
         requests, self._requests = os.pipe()
         self._replies, replies = os.pipe()
-        command = [sys.executable, "-m", "autograder.sandbox.zygote", str(requests), str(replies), str(preload_file)]
+        command = [sys.executable, "-m", "autograder.sandbox.zygote", str(requests), str(replies), str(preload_file),
+                   str(self.settings.run_dir / "matplotlib")]
         self.process = subprocess.Popen(self.settings.sandbox_command(command, writable=self.kernels),
                                         pass_fds=(requests, replies))
         os.close(requests)
@@ -59,13 +60,13 @@ class KernelFactory:
     def alive(self):
         return self.process is not None and self.process.poll() is None
 
-    def start(self, command, cwd):
+    def start(self, command, run_dir):
         """Fork a kernel (after ending the last one and all it left) and return its PID.
 
         Args:
             command: the kernel's command line, ``[python, "-m", "ipykernel_launcher", ARGS...]``:
                 the fork runs ipykernel with ARGS.
-            cwd: its working directory, in a folder of its own in ``kernels``.
+            run_dir: its folder in ``kernels`` (its working directory is ``run_dir/work``).
 
         Raises:
             FactoryGone: the factory ended or did not answer; it is shut down.
@@ -74,9 +75,10 @@ class KernelFactory:
             raise ValueError(f"Kernels forked for grading must be ipykernel's; this one runs {command}.")
         arguments = command[command.index("ipykernel_launcher") + 1:]
         for folder in self.kernels.iterdir():
-            if folder != cwd.parent:
-                shutil.rmtree(folder, ignore_errors=True)
-        return self._ask({"op": "start", "arguments": arguments, "cwd": str(cwd)})["pid"]
+            if folder != run_dir:
+                remove_tree(folder)
+        return self._ask({"op": "start", "arguments": arguments, "run_dir": str(run_dir),
+                          "scratch_mb": self.settings.scratch_mb})["pid"]
 
     def poll(self, pid):
         """Kernel ``pid``'s exit status, None while it runs (``KILLED`` once the factory is gone)."""

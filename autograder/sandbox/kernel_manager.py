@@ -8,8 +8,12 @@
   and mount namespaces. ``/`` is an empty read-only tmpfs holding, read-only, only ``/usr``, the
   Python environment, the course library (``cnnlib``, with the assignment's graded references
   withheld: see ``autograder.judge.withheld``), ``autograder`` (the checks the notebooks import) and the
-  data sets; read-write, only the kernel's scratch copy of the assignment's files and its socket
-  folder. No course root, no ``course/``, no home directory, no other kernel's files.
+  data sets. No course root, no ``course/``, no home directory, no other kernel's files.
+- **its own space** (``autograder.sandbox.kernel_space``): its working directory (a copy of the
+  assignment's files), ``/tmp`` and ``/dev/shm`` on one tmpfs of ``scratch_mb`` MiB that ends with
+  the kernel, a fresh IPC namespace, and nothing else writable once its sockets are made.
+- **an empty environment**: bubblewrap itself starts with only the variables the kernel gets
+  (``KEPT_VARIABLES`` and the sandbox's own), so no process in the sandbox sees the grader's.
 - **no network**: the kernel talks to the grader over IPC sockets in its own folder
   (``transport="ipc"``); its network namespace has nothing but an isolated loopback.
 - **everything it starts dies with it**: bubblewrap is PID 1 of the kernel's PID namespace, and
@@ -23,9 +27,11 @@ Where bubblewrap cannot run, the kernel runs with the same limits but without th
 (``autograder.sandbox.namespaces``).
 """
 
+import contextlib
 import functools
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -33,9 +39,36 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Dict, Integer, List, Unicode
 
+from autograder.errors import SocketPathTooLong
+from autograder.sandbox import kernel_space
 from autograder.sandbox.launcher import remove_cgroup
 from autograder.sandbox.namespaces import KEPT_VARIABLES, SANDBOX_UID, namespace_options
 from autograder.sandbox.provisioner import ForkedProvisioner
+
+
+SOCKET_PATH_BYTES = 107  # what a Unix socket's address holds, its final NUL aside
+FACTORY_PREFIX, KERNEL_PREFIX = "cnn-course-kernel-", "kernel-"
+# The longest path of a socket below a run folder's base: a factory's folder, its kernels' folder,
+# a kernel's folder, the socket's name (ipykernel's "socket-N", the grader's "calls-XXXXXXXX.sock").
+SOCKET_BELOW_BASE = len(f"/{FACTORY_PREFIX}12345678/kernels/{KERNEL_PREFIX}12345678/calls-12345678.sock")
+
+
+def run_folder_base():
+    """The folder for kernels' run folders: the temporary folder (``TMPDIR``), or where that is too
+    long for the sockets in them, the first short one of /tmp, /var/tmp and /dev/shm that is writable.
+
+    Raises:
+        SocketPathTooLong: none of them is short enough and writable.
+    """
+    candidates = (tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm")
+    for base in candidates:
+        if len(os.fsencode(base)) + SOCKET_BELOW_BASE <= SOCKET_PATH_BYTES and os.access(base, os.W_OK | os.X_OK):
+            return base
+    raise SocketPathTooLong(
+        f"Kernels talk to the grader over Unix sockets, whose paths are limited to {SOCKET_PATH_BYTES} bytes, "
+        f"and the temporary folder {tempfile.gettempdir()!r} would make them longer. None of /tmp, /var/tmp "
+        f"and /dev/shm is writable here: set TMPDIR to a writable folder of at most "
+        f"{SOCKET_PATH_BYTES - SOCKET_BELOW_BASE} characters.")
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -45,6 +78,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     memory_mb = Integer(8192, help="Address-space limit (MiB).").tag(config=True)
     cpu_seconds = Integer(900, help="CPU time limit of the kernel process (s).").tag(config=True)
     file_mb = Integer(256, help="Largest file the kernel may write (MiB).").tag(config=True)
+    scratch_mb = Integer(512, help="Its working directory, /tmp and /dev/shm together (MiB).").tag(config=True)
     processes = Integer(256, help="Processes and threads the kernel may run at once.").tag(config=True)
     open_files = Integer(1024, help="Open file descriptors.").tag(config=True)
     library = Dict(help="Real folder -> folder shown in its place (the withheld copy of cnnlib).").tag(config=True)
@@ -56,7 +90,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         sandbox (the kernel's folder is then made inside the folder the factory may write)."""
         super().__init__(**kwargs)
         self.factory = factory
-        self.run_dir = Path(tempfile.mkdtemp(prefix="cnn-course-kernel-", dir=factory and factory.kernels))
+        self.run_dir = Path(tempfile.mkdtemp(prefix=KERNEL_PREFIX if factory else FACTORY_PREFIX,
+                                             dir=factory.kernels if factory else run_folder_base()))
         self.scratch = self.run_dir / "work"  # the kernel's working directory, all it may write
         self.scratch.mkdir()
         self.transport = "ipc"
@@ -74,6 +109,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         kernel = super().format_kernel_cmd(extra_arguments)
         if self.factory is not None:  # forked by the factory: the command only names the kernel
             return kernel
+        if self.sandboxed:  # ipykernel in a space of its own, as a forked kernel would be
+            arguments = kernel[kernel.index("ipykernel_launcher") + 1:]
+            kernel = [sys.executable, "-m", "autograder.sandbox.kernel_space", str(self.run_dir),
+                      str(self.scratch_mb), str(self.run_dir / "matplotlib"), "--", *arguments]
         return self.sandbox_command(kernel)
 
     def sandbox_command(self, command, writable=None):
@@ -88,23 +127,25 @@ class SandboxedKernelManager(AsyncKernelManager):
             copies = sorted({str(Path(shown).parent) for real, shown in self.library.items() if real != shown})
             limits += [f"--python-path={path}" for path in copies]
             return [sys.executable, "-m", "autograder.sandbox.launcher", *limits, "--", *command]
+        # bubblewrap starts with the kernel's environment and nothing else: it is PID 1 of the
+        # sandbox, and its /proc/1/environ can be read there.
+        limits += [f"--env={name}={value}" for name, value in self.sandbox_environment().items()]
         launcher = [sys.executable, "-m", "autograder.sandbox.launcher", *limits, "--"]
         return launcher + self._bwrap_command(writable) + ["--", *command]
+
+    def sandbox_environment(self):
+        """The environment of bubblewrap and all in the sandbox: the variables in
+        ``KEPT_VARIABLES`` that the grader has, and the sandbox's own."""
+        kept = {name: os.environ[name] for name in KEPT_VARIABLES if name in os.environ}
+        return {**kept, "HOME": str(self.scratch), "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",
+                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
+                "PYTHONWARNINGS": os.environ.get("PYTHONWARNINGS", "ignore"), **self.environment}
 
     def _bwrap_command(self, writable=None):
         """bubblewrap's options. ``writable``: the one folder of the run folder that the sandbox
         may write (by default, the whole run folder)."""
         scratch = str(self.scratch)
-        command = [shutil.which("bwrap"), *namespace_options(), "--clearenv"]
-        for name in KEPT_VARIABLES:
-            if name in os.environ:
-                command += ["--setenv", name, os.environ[name]]
-        command += ["--setenv", "HOME", scratch, "--setenv", "TMPDIR", "/tmp",
-                    "--setenv", "MPLCONFIGDIR", str(self.run_dir / "matplotlib"),
-                    "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "PYTHONNOUSERSITE", "1",
-                    "--setenv", "PYTHONWARNINGS", os.environ.get("PYTHONWARNINGS", "ignore")]
-        for name, value in self.environment.items():
-            command += ["--setenv", name, value]
+        command = [shutil.which("bwrap"), *namespace_options()]
         # An empty /tmp first: what is bound below stays visible even if it lives under /tmp (a
         # project cloned there, the withheld library, the kernel's own folder).
         command += ["--tmpfs", "/tmp"]
@@ -130,7 +171,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             command += ["--bind", str(self.run_dir), str(self.run_dir)]
         else:
             command += ["--ro-bind", str(self.run_dir), str(self.run_dir), "--bind", str(writable), str(writable)]
-        command += ["--remount-ro", "/", "--chdir", scratch]
+        command += ["--dir", kernel_space.STAGING, "--remount-ro", "/", "--chdir", scratch]
         return command
 
     def _write_identity(self):
@@ -150,9 +191,44 @@ class SandboxedKernelManager(AsyncKernelManager):
     def remove_run_folder(self):
         """Delete the run folder, and the pids cgroup of what was started in it."""
         remove_cgroup(self.run_dir.name)
-        shutil.rmtree(self.run_dir, ignore_errors=True)
+        remove_tree(self.run_dir)
 
     cleanup_resources = _async_cleanup_resources
+
+
+def remove_tree(path):
+    """Delete ``path`` and all it holds, opening nothing but folders (never following a link):
+    a FIFO, a device or a link that a kernel left is unlinked, never opened. Best effort: what
+    cannot be deleted is left."""
+    with contextlib.suppress(OSError):
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            os.unlink(path)
+            return
+        os.chmod(path, 0o700)
+        folder = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            _empty(folder)
+        finally:
+            os.close(folder)
+        os.rmdir(path)
+
+
+def _empty(folder):
+    """Delete what the open folder ``folder`` (a descriptor) holds."""
+    with os.scandir(folder) as entries:
+        names = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
+    for name, is_folder in names:
+        with contextlib.suppress(OSError):
+            if not is_folder:
+                os.unlink(name, dir_fd=folder)
+                continue
+            os.chmod(name, 0o700, dir_fd=folder)
+            inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
+            try:
+                _empty(inner)
+            finally:
+                os.close(inner)
+            os.rmdir(name, dir_fd=folder)
 
 
 @functools.cache

@@ -14,6 +14,7 @@ unprivileged process can only lower them.
   ``RLIMIT_NPROC`` is no substitute: it counts all processes of a user, and none of root's.
 - ``--python-path``: folders put first on the kernel's module path (the withheld library, where
   no sandbox hides the real one).
+- ``--env NAME=VALUE`` (repeated): the command's whole environment; without it, this process's.
 - no core dumps.
 
 Kept free of imports beyond the standard library: it runs once per kernel start.
@@ -110,6 +111,7 @@ def parse(argv):
     parser.add_argument("--processes", type=int)
     parser.add_argument("--cgroup-name")
     parser.add_argument("--python-path", action="append", default=[])
+    parser.add_argument("--env", action="append", default=[])
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     if args.command[:1] == ["--"]:
@@ -141,6 +143,8 @@ def main(argv=None):
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
+    if args.env:
+        os.execve(args.command[0], args.command, dict(item.split("=", 1) for item in args.env))
     os.execvp(args.command[0], args.command)
 
 

@@ -25,7 +25,7 @@ class ForkedProvisioner(LocalProvisioner):
         return self.pid is not None and self.status is None
 
     async def launch_kernel(self, cmd, **kwargs):
-        self.pid = self.factory.start(cmd, self.parent.scratch)
+        self.pid = self.factory.start(cmd, self.parent.run_dir)
         return self.connection_info
 
     async def poll(self):

@@ -1,6 +1,6 @@
 """Inside a grading sandbox: start kernels by forking one process that has imported their modules.
 
-    python -m autograder.sandbox.zygote REQUESTS_FD REPLIES_FD PRELOAD_FILE
+    python -m autograder.sandbox.zygote REQUESTS_FD REPLIES_FD PRELOAD_FILE FONTS_FOLDER
 
 Run by ``autograder.sandbox.factory.KernelFactory`` as the sandbox's command, in place of a kernel. It
 imports ipykernel and runs the code in PRELOAD_FILE (the assignment's imports: NumPy, Matplotlib,
@@ -8,10 +8,11 @@ Keras; if they include ``cnnlib.data``, it also reads the data files ahead), the
 request at a time, each a line of JSON read from the pipe REQUESTS_FD, with a line of JSON
 written to the pipe REPLIES_FD:
 
-- ``{"op": "start", "arguments": A, "cwd": D}``: ends whatever still runs in the sandbox (the
-  last kernel and anything it left behind), empties the sandbox's ``/tmp`` and ``/dev/shm``,
-  then forks a kernel, ipykernel run with the command-line arguments A (its connection file
-  among them) in folder D. Answers ``{"pid": N}``.
+- ``{"op": "start", "arguments": A, "run_dir": D, "scratch_mb": N}``: ends whatever still runs in
+  the sandbox (the last kernel and anything it left behind), then forks a kernel: ipykernel run
+  with the command-line arguments A (its connection file among them), in its own space
+  (``autograder.sandbox.kernel_space``: the folder D, a tmpfs of N MiB for ``D/work``, ``/tmp``
+  and ``/dev/shm``, a fresh IPC namespace). Answers ``{"pid": N}``.
 - ``{"op": "poll", "pid": N}``: ``{"status": null}`` while kernel N runs, else its exit status.
 - ``{"op": "signal", "pid": N, "signum": S}``: sends signal S to kernel N. Answers ``{}``.
 - ``{"op": "stop", "pid": N}``: ends kernel N and everything else in the sandbox, as ``start``
@@ -24,8 +25,9 @@ A kernel forked here starts in a fraction of the time a new one takes, and with 
 What keeps one submission's kernel from reaching the next one's:
 
 - only one kernel lives at a time: before the next starts, every other process of the sandbox's
-  PID namespace is killed (``kill(-1)``), and the only places the sandbox may write besides the
-  kernel's own folder are emptied (the grader deletes that folder);
+  PID namespace is killed (``kill(-1)``). With the last of them goes the kernel's mount and IPC
+  namespaces: its tmpfs and IPC objects, the only things it could write besides ipykernel's
+  sockets (the grader deletes the kernel's folder);
 - this process cannot be traced or read by its kernels (``PR_SET_DUMPABLE`` 0: its memory,
   environment and open files are closed to processes of the same user without privileges, and a
   sandboxed kernel has none), and a kernel holds neither of its pipes;
@@ -40,33 +42,33 @@ import json
 import os
 import shutil
 import signal
-import stat
 import sys
 import time
 from pathlib import Path
 
+from autograder.sandbox import kernel_space
+
 PR_SET_DUMPABLE = 4
-WRITABLE = ("/tmp", "/dev/shm")
 SWEEP_SECONDS = 5
 MATPLOTLIB_CACHE = "/tmp/matplotlib"
 SWEPT = -signal.SIGKILL  # the status of a kernel that is no longer the current one
-KERNEL_MODULES = ("ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger", "IPython.extensions.storemagic")
+KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger", "IPython.extensions.storemagic")
 
 
-def main(control_in, control_out, preload_file):
+def main(control_in, control_out, preload_file, fonts_folder):
     _set_dumpable(False)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # as ipykernel's
-    from ipykernel import kernelapp
-
     for module in KERNEL_MODULES:  # what a kernel imports as it starts
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
-    # Matplotlib's cache must be writable, and is shared by the kernels: it lives in /tmp, which
-    # is emptied before each kernel, and gets the font list that the grader put in MPLCONFIGDIR.
-    font_lists = list(Path(os.environ.get("MPLCONFIGDIR", "/nonexistent")).glob("fontlist-*.json"))
+    # Matplotlib's cache must be writable: it lives in /tmp (each kernel's own), with the font
+    # lists that the grader put in FONTS_FOLDER.
+    font_lists = list(Path(fonts_folder).glob("fontlist-*.json"))
     os.environ["MPLCONFIGDIR"] = MATPLOTLIB_CACHE
-    _sweep(None, font_lists)
+    os.makedirs(MATPLOTLIB_CACHE, exist_ok=True)
+    for font_list in font_lists:
+        shutil.copy(font_list, MATPLOTLIB_CACHE)
     exec(Path(preload_file).read_text(), {})
     if "cnnlib.data" in sys.modules:  # the notebook loads data: unpack the data files once, here
         with contextlib.suppress(Exception):  # a bad file: each kernel then says what is wrong
@@ -78,9 +80,8 @@ def main(control_in, control_out, preload_file):
             op = request["op"]
             current = kernel is not None and request.get("pid") == kernel.pid
             if op == "start":
-                _sweep(kernel, font_lists)
-                kernel = Kernel(_fork_kernel(kernelapp, request["arguments"], request["cwd"],
-                                             (control_in, control_out)))
+                _sweep(kernel)
+                kernel = Kernel(_fork_kernel(request, font_lists, (control_in, control_out)))
                 reply = {"pid": kernel.pid}
             elif op == "poll":
                 reply = {"status": kernel.poll() if current else SWEPT}
@@ -89,7 +90,7 @@ def main(control_in, control_out, preload_file):
                     os.kill(kernel.pid, request["signum"])
                 reply = {}
             elif op == "stop":
-                reply = {"status": _sweep(kernel, font_lists) if current else SWEPT}
+                reply = {"status": _sweep(kernel) if current else SWEPT}
                 kernel = None if current else kernel
             else:
                 reply = {"error": f"unknown request {op!r}"}
@@ -124,8 +125,8 @@ def _set_dumpable(dumpable):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, int(dumpable), 0, 0, 0)
 
 
-def _fork_kernel(kernelapp, arguments, cwd, control_fds):
-    """Fork a kernel; in the child, this never returns."""
+def _fork_kernel(request, font_lists, control_fds):
+    """Fork a kernel in its own space; in the child, this never returns."""
     pid = os.fork()
     if pid:
         return pid
@@ -135,10 +136,7 @@ def _fork_kernel(kernelapp, arguments, cwd, control_fds):
             os.close(fd)
         _set_dumpable(True)  # as any process: its own /proc files are its own again
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.chdir(cwd)
-        os.environ["HOME"] = cwd
-        sys.argv = ["ipykernel_launcher", *arguments]
-        kernelapp.IPKernelApp.launch_instance(argv=arguments)
+        kernel_space.run_kernel(request["arguments"], request["run_dir"], request["scratch_mb"], font_lists)
         code = 0
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else 1
@@ -146,8 +144,8 @@ def _fork_kernel(kernelapp, arguments, cwd, control_fds):
         os._exit(code)
 
 
-def _sweep(kernel, font_lists):
-    """Kill the kernel and every other process of the sandbox, then reset what it may write.
+def _sweep(kernel):
+    """Kill the kernel and every other process of the sandbox (and with them, their namespaces).
 
     Returns:
         the kernel's exit status (None if there was none).
@@ -161,7 +159,6 @@ def _sweep(kernel, font_lists):
             pass
         _reap()
         time.sleep(0.005)
-    _reset_writable(font_lists)
     return status
 
 
@@ -181,35 +178,5 @@ def _reap():
             return
 
 
-def _reset_writable(font_lists):
-    """Empty the places other than the kernels' folders that the sandbox may write, then give
-    Matplotlib its cache folder with the grader's font lists."""
-    for folder in WRITABLE:
-        if os.path.isdir(folder):
-            _empty(folder, os.lstat(folder).st_dev)
-    os.mkdir(MATPLOTLIB_CACHE)
-    for font_list in font_lists:
-        shutil.copy(font_list, MATPLOTLIB_CACHE)
-
-
-def _empty(folder, device):
-    """Delete what ``folder`` holds, except the folders the grader bound into it (which are on
-    another device than ``device``) and the folders leading to them."""
-    with contextlib.suppress(OSError):
-        os.chmod(folder, 0o700)
-    with os.scandir(folder) as entries:
-        for entry in list(entries):
-            info = entry.stat(follow_symlinks=False)
-            if info.st_dev != device:
-                continue
-            if stat.S_ISDIR(info.st_mode):
-                _empty(entry.path, device)
-                with contextlib.suppress(OSError):  # it leads to a folder bound in
-                    os.rmdir(entry.path)
-            else:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(entry.path)
-
-
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])
+    main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4])
