@@ -31,13 +31,14 @@ from autograder.course.config import (
     Course,
     Limits,
 )
-from autograder.errors import IsolationUnavailable, NbgraderFailed
+from autograder.errors import IsolationUnavailable, NbgraderFailed, SocketPathTooLong
 from autograder.grading.cluster import default_scheduler as cluster_default
 
 
 def _course(args):
     limits = Limits(**{name: value for name, value in (
-        ("cell_timeout", args.timeout), ("memory_mb", args.memory_mb), ("isolation", args.isolation))
+        ("cell_timeout", args.timeout), ("notebook_timeout", args.notebook_timeout),
+        ("memory_mb", args.memory_mb), ("scratch_mb", args.scratch_mb), ("isolation", args.isolation))
         if value is not None})
     return Course(root=Path(args.course_dir).resolve(), source=Path(args.source).resolve(), limits=limits)
 
@@ -147,8 +148,14 @@ def _add_global_options(parser, defaults):
                        help=f"folder of source assignments (default: {COURSE_SOURCE})")
     group.add_argument("--timeout", type=int, default=default(None),
                        help=f"seconds per cell (default {Limits.cell_timeout})")
+    group.add_argument("--notebook-timeout", type=int, default=default(None),
+                       help=f"seconds per notebook, tests included; past it the cells left are not "
+                            f"run (default {Limits.notebook_timeout})")
     group.add_argument("--memory-mb", type=int, default=default(None),
                        help=f"kernel memory limit in MiB (default {Limits.memory_mb})")
+    group.add_argument("--scratch-mb", type=int, default=default(None),
+                       help=f"MiB a sandboxed kernel may write: its folder, /tmp and /dev/shm "
+                            f"together (default {Limits.scratch_mb})")
     group.add_argument("--isolation", choices=("auto", "required", "off"), default=default(None),
                        help="a bubblewrap sandbox per grading kernel: where it can run (auto, the "
                             "default), always (required: fail where it cannot), or off")
@@ -225,7 +232,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
-    except (NbgraderFailed, IsolationUnavailable, ValueError, FileNotFoundError) as error:
+    except (NbgraderFailed, IsolationUnavailable, SocketPathTooLong, ValueError, FileNotFoundError) as error:
         print(f"cnn-course {args.command}: {error}", file=sys.stderr)
         return 2
 

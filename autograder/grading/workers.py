@@ -14,12 +14,15 @@ thread per core each, which would leave them competing for the same cores.
 
 import concurrent.futures as futures
 import multiprocessing
+import multiprocessing.util
 import os
+import tempfile
 import warnings
 
 from sqlalchemy.exc import SAWarning
 
 from autograder.grading.submission import failed, grade_submission
+from autograder.sandbox.kernel_manager import run_folder_base
 
 PRELOAD = ["autograder.grading.submission", "autograder.grading.feedback"]
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
@@ -33,6 +36,7 @@ def default_width():
 def worker_pool(width):
     """A ``ProcessPoolExecutor`` of ``width`` grading workers (fork server, else spawn)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
+        _short_socket_folder()
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(PRELOAD)
     else:
@@ -43,6 +47,16 @@ def worker_pool(width):
         environment.setdefault(variable, threads)
     return futures.ProcessPoolExecutor(width, mp_context=context, initializer=_start_worker,
                                        initargs=(environment,))
+
+
+def _short_socket_folder():
+    """The fork server listens on a Unix socket in multiprocessing's temporary folder, made once
+    per process: make it where socket paths fit, whatever TMPDIR is (as for the kernels')."""
+    saved, tempfile.tempdir = tempfile.tempdir, run_folder_base()
+    try:
+        multiprocessing.util.get_temp_dir()
+    finally:
+        tempfile.tempdir = saved
 
 
 def _start_worker(environment):

@@ -19,6 +19,7 @@ import base64
 import io
 import json
 import struct
+import time
 
 import numpy as np
 
@@ -59,8 +60,10 @@ def receive_message(sock, max_chars=MAX_CHARS, on_timeout=None):
     Args:
         sock: a connected stream socket.
         max_chars: the largest message accepted.
-        on_timeout: called each time a read of a socket with a timeout runs out (it may raise to
-            stop waiting); the read then goes on. Needed only for a socket with a timeout.
+        on_timeout: for a socket with a timeout: called each time a read runs out, and at least
+            once per timeout while the message trickles in, so that a sender cannot hold the
+            reader past its deadline by sending little and often. It may raise to stop waiting;
+            otherwise the read goes on.
     """
     header = _read_exactly(sock, _LENGTH.size, on_timeout)
     if len(header) < _LENGTH.size:
@@ -81,11 +84,16 @@ def receive_message(sock, max_chars=MAX_CHARS, on_timeout=None):
 def _read_exactly(sock, size, on_timeout):
     """``size`` bytes from ``sock``, or fewer at the end of the stream."""
     chunks, left = [], size
+    every, checked = sock.gettimeout(), time.monotonic()
     while left:
         try:
             chunk = sock.recv(min(left, 1 << 20))
         except TimeoutError:
+            chunk = None
+        if chunk is None or (every is not None and time.monotonic() - checked >= every):
             on_timeout()
+            checked = time.monotonic()
+        if chunk is None:
             continue
         if not chunk:
             break

@@ -12,6 +12,7 @@ from pathlib import Path
 from nbformat import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests
 
+from autograder.sandbox.deadlines import OUT_OF_TIME
 from autograder.sandbox.kernel_cells import (
     KERNEL_DIED,
     NOT_RUN,
@@ -20,6 +21,7 @@ from autograder.sandbox.kernel_cells import (
 )
 
 STAGES = ("import", "grading", "feedback")
+OUT_OF_TIME_NOTE = "the notebook ran past its time limit"  # said once, for the first cell not run
 
 
 def _path(root, assignment, student):
@@ -103,7 +105,7 @@ def execution_problems(nb, memory_mb):
         name = f"cell {grade_id!r}" if grade_id else f"code cell {number}"
         for output in cell.get("outputs", []):
             line = _describe(output, name, memory_mb)
-            if line:
+            if line and not (output.get("ename") == OUT_OF_TIME and any(OUT_OF_TIME_NOTE in ln for ln in lines)):
                 lines.append(line)
     return lines
 
@@ -121,6 +123,10 @@ def _describe(output, name, memory_mb):
         return f"{name} stopped the kernel (exit, kill or out of memory); later cells ran in a fresh kernel"
     if ename == NOT_RUN:
         return f"{name} was not run: the kernel crashed too often"
+    if ename == OUT_OF_TIME:
+        limit = re.search(r"\((\d+ s)\)", evalue)
+        return f"{name} and the cells after it were not run: {OUT_OF_TIME_NOTE}" + (
+            f" ({limit.group(1)})" if limit else "")
     if ename == "MemoryError" or "raised MemoryError" in evalue:
         return f"{name} ran out of memory (limit {memory_mb} MiB)"
     withheld = re.search(r"(cnnlib\.[\w.]+) is withheld", evalue)

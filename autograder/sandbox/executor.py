@@ -19,6 +19,7 @@ from jupyter_core.utils import run_sync
 from autograder.judge.harness import TestHarness
 from autograder.judge.testcells import answer_names, first_code_cell, is_test_cell
 from autograder.judge.withheld import METADATA_KEY
+from autograder.sandbox.deadlines import out_of_time
 from autograder.sandbox.kernel_cells import KernelCells, not_run, timed
 
 
@@ -57,7 +58,10 @@ class GuardedExecute(KernelCells):
             cell = self.nb.cells[index]
             if self.kc is None:
                 cell.outputs = [not_run()]
+            elif self.time_left() <= 0:
+                cell.outputs = [out_of_time(self.notebook_timeout)]
             else:
+                harness.cell_timeout = min(self.timeout, self.time_left())
                 cell.outputs = harness.run(cell)
         harness.link.close()
 

@@ -54,6 +54,7 @@ class KernelFactory:
                                         pass_fds=(requests, replies))
         os.close(requests)
         os.close(replies)
+        os.set_blocking(self._requests, False)  # a factory that reads no more cannot block a write
         self._booted = False
 
     @property
@@ -114,7 +115,7 @@ class KernelFactory:
         if not self.alive:
             self.close()
             raise FactoryGone("the kernel factory has ended")
-        try:
+        try:  # one short request at a time, answered or given up on: it fits in the pipe, or raises
             os.write(self._requests, (json.dumps(request) + "\n").encode())
             line = self._read_line(REPLY_SECONDS if self._booted else BOOT_SECONDS)
         except (OSError, FactoryGone) as error:

@@ -13,6 +13,9 @@
   they run again), and grading goes on;
 - each cell keeps at most ``output_chars`` characters of text and ``image_chars`` characters of
   images (base64), so 100 MB of prints cannot swamp the grader or the feedback, and plots stay;
+- a notebook has ``notebook_timeout`` seconds in all, and every wait for the kernel an absolute
+  deadline (``autograder.sandbox.deadlines``): once the notebook's time is up, the cells left
+  (tests included) are not run;
 - the kernel's working directory is a scratch copy of the assignment's files outside the course
   directory, which is all of the disk it may write.
 
@@ -30,10 +33,10 @@ import zmq
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
-from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
 from autograder.judge.testcells import preload_code
+from autograder.sandbox.deadlines import TimedExecute, out_of_time
 from autograder.sandbox.factory import thread_factory
 from autograder.sandbox.kernel_manager import SandboxedKernelManager
 
@@ -63,15 +66,14 @@ if matplotlib.get_backend() == "agg":
 """
 
 
-class KernelCells(Execute):
+class KernelCells(TimedExecute):
     """nbgrader's ``Execute`` in a sandboxed kernel that survives crashes, with output limits."""
 
     output_chars = Integer(100_000, help="Characters of text output kept per cell.").tag(config=True)
     image_chars = Integer(8_000_000, help="Characters of images (base64) kept per cell.").tag(config=True)
     max_restarts = Integer(3, help="Kernel restarts per notebook before the rest is not run.").tag(config=True)
-    settle_timeout = Integer(
-        5, help="Seconds a kernel gets to become responsive after a timed-out cell is interrupted."
-    ).tag(config=True)
+    settle_timeout = Integer(5, help="Seconds a kernel gets to answer after a timed-out cell is interrupted.").tag(
+        config=True)
 
     def __init__(self, **kwargs):
         kwargs["kernel_manager_class"] = SandboxedKernelManager
@@ -115,6 +117,8 @@ class KernelCells(Execute):
             return super().start_new_kernel_client()
 
     async def _async_cleanup_kernel(self):
+        if self.km is None:  # stopped already, when it crashed too often
+            return
         if self.kc is not None:
             _drop_unsent(self.kc)
         await super()._async_cleanup_kernel()
@@ -128,8 +132,8 @@ class KernelCells(Execute):
         return cell, resources
 
     def _run_in_kernel(self, cell, resources, index):
-        if self.kc is None:  # gave up after too many restarts
-            cell.outputs = [not_run()]
+        if self.kc is None or self.time_left() <= 0:  # gave up after too many restarts, or out of time
+            cell.outputs = [not_run() if self.kc is None else out_of_time(self.notebook_timeout)]
             return cell
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
@@ -206,6 +210,8 @@ class KernelCells(Execute):
         Matplotlib draws no figure meanwhile (Agg backend, figures closed after)."""
         _run_aside(self.kc, PLOTS_OFF)
         for index in self._replayable:
+            if self.time_left() <= 0:  # the cells after this one are not run either
+                break
             original = self.nb.cells[index]
             try:
                 self.execute_cell(copy.deepcopy(original), index, store_history=False)

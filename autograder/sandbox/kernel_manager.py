@@ -47,6 +47,7 @@ from autograder.sandbox.provisioner import ForkedProvisioner
 
 
 SOCKET_PATH_BYTES = 107  # what a Unix socket's address holds, its final NUL aside
+SHORT_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")  # where run folders go when TMPDIR is too long
 FACTORY_PREFIX, KERNEL_PREFIX = "cnn-course-kernel-", "kernel-"
 # The longest path of a socket below a run folder's base: a factory's folder, its kernels' folder,
 # a kernel's folder, the socket's name (ipykernel's "socket-N", the grader's "calls-XXXXXXXX.sock").
@@ -60,15 +61,14 @@ def run_folder_base():
     Raises:
         SocketPathTooLong: none of them is short enough and writable.
     """
-    candidates = (tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm")
-    for base in candidates:
+    for base in (tempfile.gettempdir(), *SHORT_FOLDERS):
         if len(os.fsencode(base)) + SOCKET_BELOW_BASE <= SOCKET_PATH_BYTES and os.access(base, os.W_OK | os.X_OK):
             return base
     raise SocketPathTooLong(
         f"Kernels talk to the grader over Unix sockets, whose paths are limited to {SOCKET_PATH_BYTES} bytes, "
-        f"and the temporary folder {tempfile.gettempdir()!r} would make them longer. None of /tmp, /var/tmp "
-        f"and /dev/shm is writable here: set TMPDIR to a writable folder of at most "
-        f"{SOCKET_PATH_BYTES - SOCKET_BELOW_BASE} characters.")
+        f"and the temporary folder {tempfile.gettempdir()!r} would make them longer, with no shorter "
+        f"writable folder ({', '.join(SHORT_FOLDERS)}) to use instead. Set TMPDIR to a writable folder "
+        f"of at most {SOCKET_PATH_BYTES - SOCKET_BELOW_BASE} characters.")
 
 
 class SandboxedKernelManager(AsyncKernelManager):

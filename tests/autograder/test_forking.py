@@ -4,6 +4,7 @@ Each test starts kernels from a ``KernelFactory`` as grading does, runs a hostil
 in the first, and looks from the next one (or from the grader) at what is left.
 """
 
+import subprocess
 
 import pytest
 from jupyter_client import BlockingKernelClient
@@ -73,6 +74,17 @@ for path in ('/tmp/planted', '/dev/shm/planted', '/tmp/matplotlib/matplotlibrc')
         print('cannot write', path, type(error).__name__)
 os.makedirs('/tmp/deep/er', exist_ok=True)
 open('/tmp/deep/er/planted', 'w').write('x')
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+print('ipc', libc.shmget(0x5EED, 4096, 0o1600) >= 0, libc.msgget(0x5EED, 0o1600) >= 0)
+shared = os.path.dirname(os.path.dirname(os.getcwd()))  # the kernels' folder, above this one's
+for folder in (shared, os.path.dirname(os.getcwd())):
+    for kind, make in (('fifo', os.mkfifo), ('file', lambda path: open(path, 'w').close()),
+                       ('link', lambda path: os.symlink('/etc/passwd', path))):
+        try:
+            make(os.path.join(folder, f'planted-{kind}'))
+        except OSError as error:
+            print('cannot write', folder, type(error).__name__)
 print('planted')
 """
 LOOK_AROUND = """
@@ -85,6 +97,7 @@ for top in ('/tmp', '/dev/shm'):  # all that is on the sandbox's own file system
         subfolders[:] = [name for name in subfolders if os.lstat(os.path.join(folder, name)).st_dev == device]
         print('files', folder, sorted(subfolders), sorted(files))
 print('kernels', len(os.listdir(os.path.dirname(os.path.dirname(os.getcwd())))))
+print('ipc', [len(open(f'/proc/sysvipc/{kind}').readlines()) for kind in ('shm', 'msg', 'sem')])
 """
 
 
@@ -93,7 +106,8 @@ def test_what_a_kernel_leaves_behind_is_gone_before_the_next_one_starts(factory)
     reach the next kernel of the same factory?"""
     first, client = start(factory)
     before = run(client, LOOK_AROUND)
-    assert "planted" in run(client, LEAVE_BEHIND)
+    left = run(client, LEAVE_BEHIND)
+    assert "planted" in left and "ipc True True" in left and "cannot write" in left
     assert "planted" in run(client, LOOK_AROUND) and "matplotlibrc" in run(client, LOOK_AROUND)
     stop(first, client)
     second, client = start(factory)
@@ -102,6 +116,7 @@ def test_what_a_kernel_leaves_behind_is_gone_before_the_next_one_starts(factory)
     finally:
         stop(second, client)
     assert "others []" in before and after == before  # the kernel's own folder is its only one
+    assert left.count("cannot write") == 6 and "ipc [1, 1, 1]" in after  # headers only
 
 
 def test_a_kernel_cannot_read_or_trace_the_process_it_was_forked_from(factory):
@@ -148,3 +163,19 @@ def test_a_kernel_that_kills_its_factory_costs_only_itself(monkeypatch):
         assert run(client, "print(6 * 7)") == "42\n"
         stop(manager, client)
     kernel_factory.close_factories()
+
+
+def test_bubblewrap_starts_with_the_kernels_environment_and_nothing_more(monkeypatch):
+    """Is PID 1 of a sandbox (bubblewrap, whose environment its processes can read) free of the
+    grader's environment, a token in it included?"""
+    monkeypatch.setenv("CNN_COURSE_TEST_TOKEN", "grader-token-3c9e71")
+    manager = SandboxedKernelManager(kernel_name="python3", config=CONFIG)
+    seen = manager.run_dir / "environ"
+    try:
+        subprocess.run(manager.sandbox_command(["/bin/sh", "-c", f"cat /proc/1/environ > {seen}"]),
+                       check=True, timeout=60)
+        variables = dict(item.split("=", 1) for item in seen.read_text().split("\0") if item)
+    finally:
+        manager.remove_run_folder()
+    assert variables == manager.sandbox_environment()
+    assert "CNN_COURSE_TEST_TOKEN" not in variables and "PATH" in variables
