@@ -45,7 +45,8 @@ def graded(request, tmp_path_factory):
     """One assignment released and graded: source, release and one stubbed answer per function."""
     assignment = request.param
     base = tmp_path_factory.mktemp(assignment)
-    course = Course(root=base / "root", source=COURSE_SOURCE, limits=Limits(cell_timeout=300))
+    # Generous limits: a busy CI machine is slow, and this grades the course, not a hostile class.
+    course = Course(root=base / "root", source=COURSE_SOURCE, limits=Limits(cell_timeout=300, notebook_timeout=3600))
     (release_dir,) = release_assignments(course, [assignment])
     (source_path,) = (COURSE_SOURCE / assignment).glob("*.ipynb")
     source = nbformat.read(source_path, 4)

@@ -158,8 +158,8 @@ def _drop_capabilities():
 
 
 def _mount(source, target, fstype, flags, data=None):
-    encode = lambda text: text.encode() if text is not None else None  # noqa: E731
-    _check(_libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)), f"mount {target}")
+    source, target, fstype, data = (text.encode() if text is not None else None for text in (source, target, fstype, data))
+    _check(_libc.mount(source, target, fstype, flags, data), f"mount {target.decode()}")
 
 
 def _check(result, what):

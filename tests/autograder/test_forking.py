@@ -179,3 +179,33 @@ def test_bubblewrap_starts_with_the_kernels_environment_and_nothing_more(monkeyp
         manager.remove_run_folder()
     assert variables == manager.sandbox_environment()
     assert "CNN_COURSE_TEST_TOKEN" not in variables and "PATH" in variables
+
+
+def test_a_run_folder_is_deleted_without_opening_what_a_kernel_left_in_it(tmp_path):
+    """Are a FIFO (which blocks whoever opens it), a link to a file outside, a plain file and a
+    folder without permissions all deleted at once, the link's target left alone?"""
+    import os
+    import threading
+
+    from autograder.sandbox.kernel_manager import remove_tree
+
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not the kernel's")
+    folder = tmp_path / "kernels"
+    (folder / "locked" / "deep").mkdir(parents=True)
+    os.mkfifo(folder / "fifo")
+    os.mkfifo(folder / "locked" / "deep" / "fifo")
+    (folder / "link").symlink_to(outside)
+    (folder / "file").write_text("x")
+    (folder / "locked").chmod(0)
+    os.mkfifo(tmp_path / "fifo-alone")
+    done = threading.Event()
+
+    def remove():
+        remove_tree(tmp_path / "fifo-alone")
+        remove_tree(folder)
+        done.set()
+
+    threading.Thread(target=remove, daemon=True).start()
+    assert done.wait(10), "deleting the folder blocked on a FIFO"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outside.txt"] and outside.read_text() == "not the kernel's"
