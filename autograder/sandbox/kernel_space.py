@@ -1,8 +1,8 @@
 """A kernel's own space inside the sandbox: what it may write is its own, and dies with it.
 
 Run in the sandbox, by the process that becomes the kernel, before it runs anything of the
-submission (:func:`run_kernel`; or ``python -m autograder.sandbox.kernel_space RUN_DIR SIZE_MB --
-IPYKERNEL_ARGS`` for a kernel that is not forked). It enters a user, mount and IPC namespace of
+submission (:func:`run_kernel`; or ``python -m autograder.sandbox.kernel_space RUN_DIR SIZE_MB
+FONTS_FOLDER -- IPYKERNEL_ARGS`` for a kernel that is not forked). It enters a user, mount and IPC namespace of
 its own, nested in the sandbox's, where:
 
 - **one tmpfs of ``size_mb`` MiB** holds everything the kernel may write: its working directory
@@ -67,14 +67,17 @@ def run_kernel(arguments, run_dir, size_mb, fonts=()):
     app.start()
 
 
+def check():
+    """Make the namespaces, a small tmpfs on /tmp, and give up the capabilities, as a kernel would:
+    run by ``autograder.sandbox.namespaces.probe`` in a sandbox of its own, which then ends."""
+    _enter_namespaces()
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m")
+    _drop_capabilities()
+
+
 def enter(run_dir, size_mb, fonts=()):
     """Enter new user, mount and IPC namespaces and lay out the kernel's tmpfs (capabilities kept)."""
-    uid, gid = os.getuid(), os.getgid()
-    _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC), "unshare")
-    Path("/proc/self/setgroups").write_text("deny")
-    Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
-    Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    _enter_namespaces()
     _mount("tmpfs", STAGING, "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(size_mb)}m,mode=0755")
     staging = Path(STAGING)
     for name, mode in (("work", 0o700), ("tmp", 0o1777), ("shm", 0o1777)):
@@ -101,6 +104,16 @@ def enter(run_dir, size_mb, fonts=()):
     _check(_libc.umount2(STAGING.encode(), MNT_DETACH), f"umount {STAGING}")
 
 
+def _enter_namespaces():
+    """New user (the same user inside), mount and IPC namespaces, with every capability in them."""
+    uid, gid = os.getuid(), os.getgid()
+    _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC), "unshare")
+    Path("/proc/self/setgroups").write_text("deny")
+    Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+    Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+
+
 def _copy(source, dest):
     """The assignment's files, as the grader put them in ``source``, into the tmpfs."""
     for path in source.iterdir():
@@ -116,8 +129,8 @@ def _mounts_under(folder):
     """The topmost mount points below ``folder`` (those below them come along when bound)."""
     with open("/proc/self/mountinfo") as table:
         points = [line.split()[4].replace("\\040", " ") for line in table]
-    points = [p for p in points if p.startswith(folder + "/")]
-    return [Path(p) for p in points if not any(p.startswith(q + "/") for q in points)]
+    points = {p for p in points if p.startswith(folder + "/")}  # a point mounted on twice is bound once
+    return [Path(p) for p in sorted(points) if not any(p.startswith(q + "/") for q in points)]
 
 
 def _mount_point(path):
@@ -169,10 +182,16 @@ def _check(result, what):
 
 
 def main(argv):
-    """``RUN_DIR SIZE_MB [FONT_LIST...] -- IPYKERNEL_ARGS``: a kernel that is not forked."""
-    split = argv.index("--")
-    run_dir, size_mb, *fonts = argv[:split]
-    run_kernel(argv[split + 1:], run_dir, int(size_mb), fonts)
+    """``RUN_DIR SIZE_MB FONTS_FOLDER -- IPYKERNEL_ARGS``: a kernel that is not forked; ``--check``:
+    whether a kernel's space can be made here (exit status 0, else the reason)."""
+    try:
+        if argv == ["--check"]:
+            return check()
+        split = argv.index("--")
+        run_dir, size_mb, fonts_folder = argv[:split]
+        run_kernel(argv[split + 1:], run_dir, int(size_mb), sorted(Path(fonts_folder).glob("fontlist-*.json")))
+    except SpaceError as error:
+        sys.exit(str(error))
 
 
 if __name__ == "__main__":

@@ -34,8 +34,9 @@ def probe():
         return False, f"bubblewrap needs Linux (this is {sys.platform})"
     if not bwrap:
         return False, "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    # The sandbox, and inside it, the namespaces and tmpfs of a kernel's own space.
     command = [bwrap, *namespace_options(), "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
-               "true"]
+               sys.executable, "-m", "autograder.sandbox.kernel_space", "--check"]
     try:
         run = subprocess.run(command, capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired) as error:

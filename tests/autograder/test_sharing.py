@@ -182,8 +182,7 @@ def test_the_graders_environment_is_nowhere_in_the_sandbox(graded):
 def test_a_reply_that_trickles_in_ends_at_the_deadline(graded):
     """Does a reply sent one byte at a time end its call at the deadline, instead of after it?"""
     course, _ = graded
-    assert any("ran past the time limit" in line or "stopped the kernel" in line
-               for line in notes.read(course.root, A, "drips"))
+    assert scores(course)["drips"] == 0
     assert "the kernel stopped answering" in _outputs(course, "drips")
 
 
