@@ -8,13 +8,16 @@
   a hundred cells that each stop just short of the cell limit cannot hold a worker for hours;
 - a wait for the kernel's reply ends at an absolute deadline. nbclient's own counts only the
   intervals in which the kernel sent nothing, so a kernel that kept sending other messages could
-  make it wait for ever.
+  make it wait for ever;
+- a kernel interrupted at a cell's limit gets ``settle_timeout`` seconds to answer again
+  (:meth:`TimedExecute._responsive`); the caller replaces one that does not.
 """
 
 import time
 from queue import Empty
 
 from jupyter_core.utils import ensure_async, run_sync
+from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
@@ -27,6 +30,9 @@ class TimedExecute(Execute):
     """nbgrader's ``Execute`` with a time limit per notebook and absolute deadlines."""
 
     notebook_timeout = Integer(600, help="Seconds for all of a notebook's cells, tests included.").tag(config=True)
+    settle_timeout = Integer(
+        5, help="Seconds a kernel gets to become responsive after a timed-out cell is interrupted."
+    ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._time_ends = None  # time.monotonic() when the notebook's time is up
@@ -62,6 +68,18 @@ class TimedExecute(Execute):
                 return None
 
     wait_for_reply = run_sync(async_wait_for_reply)
+
+    def _responsive(self):
+        """After an interrupt: does the kernel answer within ``settle_timeout`` seconds?"""
+        saved = self.timeout, self.interrupt_on_timeout
+        self.timeout, self.interrupt_on_timeout = self.settle_timeout, True
+        try:
+            reply = self.wait_for_reply(self.kc.execute("", silent=True, store_history=False))
+        except DeadKernelError:
+            return False
+        finally:
+            self.timeout, self.interrupt_on_timeout = saved
+        return reply is not None
 
 
 def out_of_time(seconds):

@@ -72,8 +72,6 @@ class KernelCells(TimedExecute):
     output_chars = Integer(100_000, help="Characters of text output kept per cell.").tag(config=True)
     image_chars = Integer(8_000_000, help="Characters of images (base64) kept per cell.").tag(config=True)
     max_restarts = Integer(3, help="Kernel restarts per notebook before the rest is not run.").tag(config=True)
-    settle_timeout = Integer(5, help="Seconds a kernel gets to answer after a timed-out cell is interrupted.").tag(
-        config=True)
 
     def __init__(self, **kwargs):
         kwargs["kernel_manager_class"] = SandboxedKernelManager
@@ -175,18 +173,6 @@ class KernelCells(TimedExecute):
         return None
 
     # ------------------------------------------------------------------ recovery
-
-    def _responsive(self):
-        """After an interrupt: does the kernel answer within ``settle_timeout`` seconds?"""
-        saved = self.timeout, self.interrupt_on_timeout
-        self.timeout, self.interrupt_on_timeout = self.settle_timeout, True
-        try:
-            reply = self.wait_for_reply(self.kc.execute("", silent=True, store_history=False))
-        except DeadKernelError:
-            return False
-        finally:
-            self.timeout, self.interrupt_on_timeout = saved
-        return reply is not None
 
     def _recover(self):
         """Replace the kernel and replay the cells that ran fine; give up after max_restarts."""
