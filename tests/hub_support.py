@@ -1,10 +1,15 @@
 """A live course hub for the tests: deploy/setup_hub.py's layout with the sample assignment, an
-instructor and two students as real Unix accounts, JupyterHub started on 127.0.0.1 with the
-dummy authenticator (tests only) and a service token, everything it started stopped by process id,
-the accounts and folders removed.
+instructor and three students as real Unix accounts, JupyterHub started on 127.0.0.1 with the
+deployment's own configuration (its authenticator, spawner and limits) plus a service token for
+the REST calls, everything it started stopped by process id, the accounts and folders removed.
+
+Users sign up and log in through the hub's pages as a browser does (:class:`Browser`: the form's
+``_xsrf`` field and the session's cookies), with the sign-up codes ``setup_hub.py`` wrote.
 """
 
 import contextlib
+import csv
+import re
 import json
 import os
 import pwd
@@ -19,8 +24,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy"))
@@ -31,12 +39,12 @@ import setup_hub  # noqa: E402
 
 ASSIGNMENT = sample_course.ASSIGNMENT
 COURSE_ID = "cnn-course"
+# Each server's share in the tests (setup_hub.py's options): small enough to hit in a test.
+LIMITS = ["--memory", "600M", "--cpus", "1", "--processes", "256"]
+# The deployment's configuration, plus a service token for the tests' REST calls.
 TEST_CONFIG = """\
 c = get_config()
 load_subconfig({deploy!r})
-# Tests only: any password logs in (the deployment uses NativeAuthenticator or PAM).
-c.JupyterHub.authenticator_class = "dummy"
-c.DummyAuthenticator.password = {password!r}
 c.JupyterHub.services = [{{"name": "course-tests", "api_token": {token!r}}}]
 c.JupyterHub.load_roles = [{{"name": "course-tests", "services": ["course-tests"], "scopes": [
     "admin:users", "admin:servers", "admin:server_state", "access:servers", "list:users", "read:users"]}}]
@@ -49,19 +57,45 @@ def free_port():
         return sock.getsockname()[1]
 
 
+class Browser(requests.Session):
+    """A user's browser on the hub: forms posted with their ``_xsrf`` field, cookies kept."""
+
+    def __init__(self, url):
+        super().__init__()
+        self.url = url
+
+    def submit(self, page, fields, follow=True):
+        """GET ``/hub/<page>``, POST its form with ``fields``. Returns the (last) response."""
+        form = self.get(f"{self.url}/hub/{page}", timeout=60)
+        form.raise_for_status()
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', form.text).group(1)
+        return self.post(f"{self.url}/hub/{page}", data={**fields, "_xsrf": xsrf}, timeout=60,
+                         allow_redirects=follow)
+
+    def sign_up(self, name, code, password):
+        return self.submit("signup", {"username": name, "signup_code": code, "signup_password": password,
+                                      "signup_password_confirmation": password})
+
+    def log_in(self, name, password):
+        """Log in; the redirect (to the spawn page) is not followed: the tests spawn through the API."""
+        return self.submit("login", {"username": name, "password": password}, follow=False)
+
+
 @dataclass
 class Hub:
     """A running hub: its URL, token, users and folders, and what it measured."""
 
     url: str
     token: str
-    password: str
     instructor: str
     students: list
     settings: dict
     base: Path
     pid: int = 0
     timings: dict = field(default_factory=dict)
+    codes: dict = field(default_factory=dict)
+    passwords: dict = field(default_factory=dict)
+    browsers: dict = field(default_factory=dict)
     server_pids: dict = field(default_factory=dict)
     _spawned: dict = field(default_factory=dict)
 
@@ -81,11 +115,26 @@ class Hub:
             return error.code
         return 200
 
+    def browser(self, name):
+        """``name``'s browser (one per user, kept)."""
+        return self.browsers.setdefault(name, Browser(self.url))
+
+    def admit(self, names):
+        """Sign the instructor and ``names`` up with their codes; the instructor authorizes ``names``."""
+        teacher = self.browser(self.instructor)
+        for name in [self.instructor, *names]:
+            self.browser(name).sign_up(name, self.codes[name], self.passwords[name]).raise_for_status()
+        teacher.log_in(self.instructor, self.passwords[self.instructor])
+        for name in names:
+            teacher.get(f"{self.url}/hub/authorize/{name}", timeout=60).raise_for_status()
+
     def spawn(self, names):
         """Ask the hub to spawn each user's JupyterLab (it answers at once; see wait_ready)."""
         for name in names:
-            self.api("POST", f"/hub/api/users/{name}/server")
             self._spawned[name] = time.monotonic()
+        # The hub answers each request when the server is up or after its slow_spawn_timeout (10 s).
+        with ThreadPoolExecutor(len(names)) as pool:
+            list(pool.map(lambda name: self.api("POST", f"/hub/api/users/{name}/server"), names))
 
     def wait_ready(self, names):
         """Wait until the servers of ``names`` are ready.
@@ -179,7 +228,7 @@ def usable():
 def live_hub():
     """Set up and start the hub; yield a :class:`Hub`; stop and remove all of it."""
     suffix = secrets.token_hex(2)
-    instructor, students = f"ht{suffix}teach", [f"ht{suffix}alice", f"ht{suffix}bob"]
+    instructor, students = f"ht{suffix}teach", [f"ht{suffix}alice", f"ht{suffix}bob", f"ht{suffix}carol"]
     base = Path(tempfile.mkdtemp(prefix="cnn-course-hub-", dir="/tmp"))
     os.chmod(base, 0o755)
     # The students run the project's environment and its interpreter (which may live under /root).
@@ -192,14 +241,18 @@ def live_hub():
         roster = base / "roster.csv"
         roster.write_text("id,name,email\n" + "".join(f"{s},{s.title()} Example,{s}@example.org\n" for s in students))
         port = free_port()
-        settings = setup_hub.setup(hub_dir, roster, instructor, source=source, port=port, hub_port=free_port(),
-                                   proxy_api_port=free_port())
-        token, password = secrets.token_hex(32), secrets.token_hex(8)
+        setup_hub.main(["setup", "--hub-dir", str(hub_dir), "--roster", str(roster), "--instructor", instructor,
+                        "--source", str(source), "--port", str(port), "--hub-port", str(free_port()),
+                        "--proxy-api-port", str(free_port()), *LIMITS])
+        settings = json.loads((hub_dir / setup_hub.SETTINGS).read_text())
+        token = secrets.token_hex(32)
         config = base / "test_jupyterhub_config.py"
-        config.write_text(TEST_CONFIG.format(deploy=str(ROOT / "deploy" / "jupyterhub_config.py"),
-                                             password=password, token=token))
-        hub = Hub(url=f"http://127.0.0.1:{port}", token=token, password=password, instructor=instructor,
-                  students=students, settings=settings, base=base)
+        config.write_text(TEST_CONFIG.format(deploy=str(ROOT / "deploy" / "jupyterhub_config.py"), token=token))
+        with open(hub_dir / "signup-codes.csv") as table:
+            codes = {row["id"]: row["code"] for row in csv.DictReader(table)}
+        hub = Hub(url=f"http://127.0.0.1:{port}", token=token, instructor=instructor, students=students,
+                  settings=settings, base=base, codes=codes,
+                  passwords={name: secrets.token_urlsafe(12) for name in [instructor, *students]})
         log = open(base / "hub.log", "w")
         began = time.monotonic()
         process = subprocess.Popen([sys.executable, str(ROOT / "deploy" / "setup_hub.py"), "start",

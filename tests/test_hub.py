@@ -1,11 +1,14 @@
 """The course on a live JupyterHub, end to end, with nbgrader's exchange between real Unix accounts.
 
-The hub (deploy/) runs on 127.0.0.1 with an instructor and two students. The students' own
-JupyterLab servers are driven through the hub with a service token, by the REST calls that
-JupyterLab's Assignments tab and Validate button make; the instructor runs ``cnn-course`` as
-their own account. Oracle: the sample's points (``sample_course.POINTS``), worked out by hand:
-alice answers everything (6 / 6), bob gets relu wrong (3 / 6).
+The hub (deploy/) runs on 127.0.0.1 with an instructor and three students, who sign up with
+their codes and log in through the hub's pages with the deployment's authenticator; the
+instructor authorizes them. The students' own JupyterLab servers are driven through the hub with
+a service token, by the REST calls that JupyterLab's Assignments tab and Validate button make;
+the instructor runs ``cnn-course`` as their own account. Oracle: the sample's points
+(``sample_course.POINTS``), worked out by hand: alice answers everything (6 / 6), bob gets relu
+wrong (3 / 6); carol is the curious student.
 
+The tests run in file order on one hub (the first signs the class up and logs it in).
 Figures (the hub up, a server ready, the whole cycle) go to build/hub-timings.json.
 """
 
@@ -24,7 +27,7 @@ from nbformat.v4 import new_notebook
 from autograder.release import INSTRUCTOR_ONLY
 
 sys.path.insert(0, str(Path(__file__).parent))
-from hub_support import ASSIGNMENT, COURSE_ID, ROOT, live_hub, usable  # noqa: E402
+from hub_support import ASSIGNMENT, COURSE_ID, LIMITS, ROOT, Browser, live_hub, usable  # noqa: E402
 
 from roster import Student, read_roster  # noqa: E402  (deploy/, put on the path by hub_support)
 
@@ -116,21 +119,70 @@ def test_roster_names_the_bad_line(tmp_path, line, message):
     assert "line " in str(error.value)
 
 
+def _logged_in(response):
+    """Did this login redirect into the hub with the hub's login cookie (what a browser then follows)?"""
+    return response.status_code == 302 and "jupyterhub-hub-login" in response.cookies.keys()
+
+
+@pytest.mark.hub
+@pytest.mark.slow
+def test_a_class_signs_up_and_logs_in(hub):
+    """Only the roster's ids sign up, each with its own code; the instructor admits each student?"""
+    teacher, (alice, bob, carol) = hub.instructor, hub.students
+    began = time.monotonic()
+    users = lambda: {u["name"] for u in hub.api("GET", "/hub/api/users")}  # noqa: E731
+    # carol tries to claim bob's id (he has not signed up) with her own code, then a made-up id.
+    nosy = hub.browser(carol)
+    assert nosy.sign_up(bob, hub.codes[carol], hub.passwords[carol]).status_code == 403
+    assert nosy.sign_up(bob, "0" * 12, hub.passwords[carol]).status_code == 403
+    refused = nosy.sign_up(f"{carol}x", hub.codes[carol], hub.passwords[carol])
+    assert refused.status_code == 403 and "not the sign-up code" in refused.text
+    assert "Invalid username or password" in nosy.log_in(bob, hub.passwords[carol]).text
+
+    # Everyone signs up under their own id; the instructor, the hub's admin, logs in at once.
+    for name in [teacher, alice, bob, carol]:
+        signed = hub.browser(name).sign_up(name, hub.codes[name], hub.passwords[name])
+        expected = "The signup was successful" if name == teacher else "Your information has been sent to the admin"
+        assert signed.status_code == 200 and expected in signed.text, signed.text
+    assert hub.browser(carol).sign_up(carol, hub.codes[carol], "another-password-1").status_code == 200
+    assert _logged_in(hub.browser(teacher).log_in(teacher, hub.passwords[teacher]))
+
+    # The students are not admitted until the instructor authorizes them, one by one.
+    for name in [alice, bob, carol]:
+        waiting = hub.browser(name).log_in(name, hub.passwords[name])
+        assert not _logged_in(waiting) and "has not been authorized" in waiting.text, waiting.text
+    assert hub.browser(alice).get(f"{hub.url}/hub/authorize/{bob}").status_code == 403
+    page = hub.browser(teacher).get(f"{hub.url}/hub/authorize")
+    assert page.status_code == 200 and all(name in page.text for name in (alice, bob, carol))
+    for name in [alice, bob, carol]:
+        assert hub.browser(teacher).get(f"{hub.url}/hub/authorize/{name}").status_code == 200
+
+    # Now each logs in with the password they chose (carol's second sign-up changed nothing).
+    assert not _logged_in(hub.browser(carol).log_in(carol, "another-password-1"))
+    for name in [alice, bob, carol]:
+        assert _logged_in(hub.browser(name).log_in(name, hub.passwords[name])), name
+    assert users() >= {teacher, alice, bob, carol} and not users() & {f"{carol}x"}
+    # A session reaches the hub's pages as its own user only.
+    home = hub.browser(alice).get(f"{hub.url}/hub/api/user")
+    assert home.status_code == 200 and home.json()["name"] == alice
+    hub.timings["sign-up, authorization and login, four users (s)"] = time.monotonic() - began
+
+
 @pytest.mark.hub
 @pytest.mark.slow
 def test_a_class_cycle_on_the_hub(hub):
     """Release, fetch, validate, submit, collect, autograde, return, fetch feedback: right scores?"""
-    alice, bob = hub.students
+    alice, bob, carol = hub.students
     exchange = Path(hub.settings["exchange"]) / COURSE_ID
     began = time.monotonic()
 
     # The instructor releases, while the hub spawns everyone's JupyterLab.
-    hub.spawn([hub.instructor, alice, bob])
+    hub.spawn([hub.instructor, alice, bob, carol])
     out = hub.cnn_course("release", ASSIGNMENT, "--exchange")
     released = exchange / "outbound" / ASSIGNMENT / NOTEBOOK
     assert out.strip().endswith(f"cnn-course/outbound/{ASSIGNMENT}") and released.is_file()
     assert not any(marker in released.read_text() for marker in INSTRUCTOR_ONLY)
-    ready = hub.wait_ready([hub.instructor, alice, bob])
+    ready = hub.wait_ready([hub.instructor, alice, bob, carol])
     hub.timings["server ready (s, per user)"] = ready
 
     # The students fetch, answer, validate and submit in their own servers.
@@ -152,7 +204,7 @@ def test_a_class_cycle_on_the_hub(hub):
     assert _feedback_score(hub, alice)[0] == (6.0, 6.0)
     score, html = _feedback_score(hub, bob)
     assert score == (3.0, 6.0) and "BEGIN HIDDEN TESTS" not in html
-    hub.timings["whole cycle, two students (s)"] = time.monotonic() - began
+    hub.timings["whole cycle, two students submitting (s)"] = time.monotonic() - began
     _save_timings(hub)
 
 

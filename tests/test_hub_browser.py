@@ -36,6 +36,7 @@ def test_student_fetches_and_submits_by_clicking():
     with live_hub() as hub, sync_playwright() as driver:
         hub.cnn_course("release", ASSIGNMENT, "--exchange")
         student = hub.students[0]
+        hub.admit([student])
         inbound = Path(hub.settings["exchange"]) / COURSE_ID / "inbound"
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
@@ -43,7 +44,7 @@ def test_student_fetches_and_submits_by_clicking():
             page.set_default_timeout(TIMEOUT_MS)
             page.goto(f"{hub.url}/hub/login")
             page.fill("#username_input", student)
-            page.fill("#password_input", hub.password)
+            page.fill("#password_input", hub.passwords[student])
             _snap(page, "01-login")
             page.click("#login_submit")
             page.wait_for_selector(".lm-MenuBar-itemLabel")  # the hub spawned her JupyterLab
