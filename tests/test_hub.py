@@ -13,6 +13,7 @@ Figures (the hub up, a server ready, the whole cycle) go to build/hub-timings.js
 """
 
 import json
+import os
 import pwd
 import re
 import sys
@@ -27,9 +28,12 @@ from nbformat.v4 import new_notebook
 from autograder.release import INSTRUCTOR_ONLY
 
 sys.path.insert(0, str(Path(__file__).parent))
-from hub_support import ASSIGNMENT, COURSE_ID, LIMITS, ROOT, Browser, live_hub, usable  # noqa: E402
+from hub_support import ASSIGNMENT, COURSE_ID, LIMITS, ROOT, live_hub, usable  # noqa: E402
 
-from roster import Student, read_roster  # noqa: E402  (deploy/, put on the path by hub_support)
+import cgroup_spawner  # noqa: E402  (deploy/, put on the path by hub_support)
+import hub_checks  # noqa: E402
+import setup_hub  # noqa: E402
+from roster import Student, read_roster  # noqa: E402
 
 NOTEBOOK = "sample.ipynb"
 ANSWERS = {"relu": "return np.maximum(x, 0)",
@@ -124,6 +128,21 @@ def _logged_in(response):
     return response.status_code == 302 and "jupyterhub-hub-login" in response.cookies.keys()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="runs a command as another user: root only")
+def test_setup_stops_when_students_cannot_run_the_environment(tmp_path):
+    """An environment behind a folder closed to others (a pyenv under /root): a message naming it?"""
+    closed = tmp_path / "closed"
+    (closed / "bin").mkdir(parents=True)
+    (closed / "bin" / "python").symlink_to(sys.executable)
+    os.chmod(tmp_path, 0o755)
+    os.chmod(closed, 0o700)
+    with pytest.raises(SystemExit, match=re.escape(f"chmod o+x {closed};")) as stopped:
+        hub_checks.check_environment(closed / "bin", "nobody")
+    assert "cannot run the course's Python environment" in str(stopped.value)
+    os.chmod(closed, 0o755)  # open: then only the interpreter's own folders can keep nobody out
+    assert closed not in hub_checks.closed_folders(closed / "bin" / "python")
+
+
 @pytest.mark.hub
 @pytest.mark.slow
 def test_a_class_signs_up_and_logs_in(hub):
@@ -212,7 +231,7 @@ def test_a_class_cycle_on_the_hub(hub):
 @pytest.mark.slow
 def test_students_cannot_reach_each_other_or_the_instructor(hub):
     """bob tries, as his Unix account, to list, read and write alice's submission and feedback."""
-    alice, bob = hub.students
+    alice, bob, _ = hub.students
     exchange = Path(hub.settings["exchange"]) / COURSE_ID
     (submission,) = sorted((exchange / "inbound").glob(f"{alice}+{ASSIGNMENT}+*"))
     feedback = sorted((exchange / "feedback").glob("*.html"))
@@ -232,6 +251,8 @@ attempt("list feedback", lambda: os.listdir({str(exchange / 'feedback')!r}))
 attempt("read submission", lambda: open(submission + "/{NOTEBOOK}").read())
 attempt("read secret", lambda: open(submission + "/submission_secret.txt").read())
 attempt("write into submission", lambda: open(submission + "/extra.txt", "w").write("x"))
+attempt("rename submission", lambda: os.rename(submission, inbound + "/hidden"))
+attempt("delete submission", lambda: os.rmdir(submission))
 attempt("list course root", lambda: os.listdir({hub.settings['course_root']!r}))
 attempt("read gradebook", lambda: open({hub.settings['course_root'] + '/gradebook.db'!r}, "rb").read())
 attempt("read source", lambda: open({hub.settings['source'] + f'/{ASSIGNMENT}/{NOTEBOOK}'!r}).read())
@@ -241,7 +262,8 @@ print(json.dumps(tries))
 """
     seen = json.loads(hub.as_user(bob, hub.settings["venv_bin"] + "/python", "-c", probe).stdout)
     assert seen == {"list inbound": "denied", "list feedback": "denied", "read submission": "denied",
-                    "read secret": "denied", "write into submission": "denied", "list course root": "denied",
+                    "read secret": "denied", "write into submission": "denied", "rename submission": "denied",
+                    "delete submission": "denied", "list course root": "denied",
                     "read gradebook": "denied", "read source": "denied", "read alice's home": "denied",
                     "glob alice": []}
     # nbgrader's own exchange listing of the inbound folder shows a student nothing of alice's.
@@ -285,12 +307,16 @@ def test_hub_and_servers_listen_on_the_loopback_only(hub):
     proxy = int((Path(hub.settings["state"]) / "jupyterhub-proxy.pid").read_text())
     processes = {"hub": hub.pid, "proxy": proxy, **hub.server_pids}
     assert all(processes.values()), processes
-    sockets = _listening_sockets()
+    sockets, ports = _listening_sockets(), {}
     for name, pid in processes.items():
         inodes = {link.readlink().name[len("socket:["):-1] for link in Path(f"/proc/{pid}/fd").iterdir()
                   if link.readlink().name.startswith("socket:[")}
         addresses = {sockets[inode] for inode in inodes if inode in sockets}
         assert addresses and {address for address, _ in addresses} == {"127.0.0.1"}, (name, addresses)
+        ports[name] = {port for _, port in addresses}
+    # The ports setup_hub.py was given (--port, --hub-port, --proxy-api-port), not 8081 and 8001.
+    assert hub.settings["hub_port"] in ports["hub"] and not ports["hub"] & {8081, 8001}, ports
+    assert {hub.settings["port"], hub.settings["proxy_api_port"]} <= ports["proxy"], ports
 
 
 def _listening_sockets():
@@ -312,3 +338,59 @@ def _save_timings(hub):
     path = ROOT / "build" / "hub-timings.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(hub.timings, indent=1))
+
+
+def _memory_limit_hits(group):
+    """How often the group's processes met its memory limit (v1: memory.failcnt; v2: oom_kill events)."""
+    if cgroup_spawner.is_v2():
+        events = dict(line.split() for line in (group.folders[0] / "memory.events").read_text().splitlines())
+        return int(events["oom_kill"])
+    return int((group.folders[0] / "memory.failcnt").read_text())
+
+
+PROBE_CELLS = [
+    # A process in a session of its own, which outlives the kernel.
+    "import os, subprocess\nsleeper = subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
+    "open('sleeper.pid', 'w').write(str(sleeper.pid))",
+    # More memory than the server's share: the kernel is killed before it writes the file.
+    "big = b'1' * (900 * 2**20)\nopen('allocated.txt', 'w').write(str(len(big)))",
+]
+
+
+@pytest.mark.hub
+@pytest.mark.slow
+def test_a_server_is_a_students_whole_share(hub):
+    """Each server in its own cgroup with the hub's limits; carol's kernel cannot take more memory;
+    what she started in a session of its own ends with her server; a submission over the exchange's
+    limit is refused. (Last: it stops carol's server.)"""
+    carol = hub.students[2]
+    parent = hub.settings["cgroup_parent"]
+    for name, pid in hub.server_pids.items():
+        assert f"{parent}/{name}" in Path(f"/proc/{pid}/cgroup").read_text(), (name, pid)
+    group = cgroup_spawner.Cgroup(f"{parent}/{carol}")
+    memory, cpus, processes = LIMITS[1::2]
+    assert group.limits() == {"memory": int(memory[:-1]) * 2**20, "cpus": float(cpus), "processes": int(processes)}
+
+    home = Path(pwd.getpwnam(carol).pw_dir)
+    hub.api("PUT", f"/user/{carol}/api/contents/probe.ipynb", {"type": "notebook", "format": "json", "content":
+            new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in PROBE_CELLS])})
+    hits = _memory_limit_hits(group)
+    hub.api("POST", f"/user/{carol}/assignments/validate", {"path": "probe.ipynb"})
+    sleeper = int((home / "sleeper.pid").read_text())
+    assert not (home / "allocated.txt").exists() and _memory_limit_hits(group) > hits
+    assert sleeper in group.pids() and os.getsid(sleeper) == sleeper
+
+    # The exchange refuses a submission over its size limit (setup_hub.MAX_SUBMISSION_KB).
+    _post(hub, carol, "fetch")
+    with open(home / ASSIGNMENT / "weights.bin", "wb") as big:
+        big.truncate((setup_hub.MAX_SUBMISSION_KB + 1000) * 1000)
+    os.chown(home / ASSIGNMENT / "weights.bin", pwd.getpwnam(carol).pw_uid, pwd.getpwnam(carol).pw_gid)
+    refused = _post(hub, carol, "submit")
+    assert not refused["success"] and "too big" in refused["value"], refused
+    assert not list((Path(hub.settings["exchange"]) / COURSE_ID / "inbound").glob(f"{carol}+*"))
+
+    hub.api("DELETE", f"/hub/api/users/{carol}/server")
+    deadline = time.monotonic() + 30
+    while (group.pids() or Path(f"/proc/{sleeper}").exists()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Path(f"/proc/{sleeper}").exists() and not any(folder.exists() for folder in group.folders)
