@@ -25,7 +25,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_notebook
 
-from autograder.release import INSTRUCTOR_ONLY
+from autograder.course.release import INSTRUCTOR_ONLY
 
 sys.path.insert(0, str(Path(__file__).parent))
 from hub_support import ASSIGNMENT, COURSE_ID, LIMITS, ROOT, live_hub, usable  # noqa: E402

@@ -2,32 +2,31 @@
 
 A new kernel costs about a second of CPU to boot and another to import NumPy and Matplotlib
 (several with Keras): as much as a short notebook's cells. A :class:`KernelFactory` boots one sandbox per
-grading process and assignment, running ``autograder.zygote``, which does both once; each kernel
+grading process and assignment, running ``autograder.sandbox.zygote``, which does both once; each kernel
 is then a fork of it (about 0.3 s of CPU). What keeps the kernels of successive submissions
-apart is described in ``autograder.zygote``; the grader's side of it is here:
+apart is described in ``autograder.sandbox.zygote``; the grader's side of it is here:
 
 - each kernel's folder (its scratch copy, sockets and connection file) is made inside the one
   folder the sandbox may write, and every other folder there is deleted before a kernel starts;
 - a factory that stops answering within ``REPLY_SECONDS``, or whose sandbox has ended, is shut
   down, taking whatever still runs in it; the next kernel is forked from a new factory.
 
-:class:`ForkedProvisioner` is the jupyter_client provisioner of a forked kernel: it asks the
-factory to start, poll, signal and stop it.
+A kernel manager drives a forked kernel through ``autograder.sandbox.provisioner``.
 """
 
-import asyncio
 import json
+import multiprocessing.util
 import os
 import select
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
-from jupyter_client.provisioning import LocalProvisioner
-
-from autograder.isolation import SandboxedKernelManager
+from autograder.sandbox.kernel_manager import SandboxedKernelManager
+from autograder.sandbox.namespaces import KEPT_VARIABLES
 
 BOOT_SECONDS = 300  # the imports, Keras's included, on a machine busy with other grading
 REPLY_SECONDS = 10
@@ -49,7 +48,7 @@ class KernelFactory:
         preload_file.write_text(preload)
         requests, self._requests = os.pipe()
         self._replies, replies = os.pipe()
-        command = [sys.executable, "-m", "autograder.zygote", str(requests), str(replies), str(preload_file)]
+        command = [sys.executable, "-m", "autograder.sandbox.zygote", str(requests), str(replies), str(preload_file)]
         self.process = subprocess.Popen(self.settings.sandbox_command(command, writable=self.kernels),
                                         pass_fds=(requests, replies))
         os.close(requests)
@@ -140,48 +139,33 @@ class KernelFactory:
         return line
 
 
-class ForkedProvisioner(LocalProvisioner):
-    """Starts, watches and stops a kernel through its ``KernelFactory``."""
+# Per thread (Dask runs tasks side by side in threads): what a factory's kernels must match -> its
+# KernelFactory.
+_local = threading.local()
 
-    def __init__(self, factory, **kwargs):
-        super().__init__(**kwargs)
-        self.factory = factory
-        self.status = None
-        self.stopped = False
 
-    @property
-    def has_process(self):
-        return self.pid is not None and self.status is None
+def thread_factory(kernel_name, settings, config, preload):
+    """This thread's kernel factory for kernels of these settings, started if there is none; a
+    factory for other settings (another assignment's) is closed."""
+    key = repr((kernel_name, sorted(settings.items()), os.environ.get("NBGRADER_EXECUTION"),
+                sorted((k, v) for k, v in os.environ.items() if k in KEPT_VARIABLES), preload))
+    factories = _factories()
+    if key in factories and factories[key].alive:
+        return factories[key]
+    close_factories()
+    factories[key] = KernelFactory(config, preload)
+    return factories[key]
 
-    async def launch_kernel(self, cmd, **kwargs):
-        self.pid = self.factory.start(cmd, self.parent.scratch)
-        return self.connection_info
 
-    async def poll(self):
-        if self.status is None and self.pid is not None:
-            self.status = self.factory.poll(self.pid)
-        return self.status
+def _factories():
+    if not hasattr(_local, "factories"):
+        _local.factories = {}
+        multiprocessing.util.Finalize(None, close_factories, exitpriority=10)
+    return _local.factories
 
-    async def wait(self):
-        while await self.poll() is None:
-            await asyncio.sleep(0.05)
-        return self.status
 
-    async def send_signal(self, signum):
-        if self.has_process:
-            self.factory.signal(self.pid, signum)
-
-    async def kill(self, restart=False):
-        """End the kernel and everything it started."""
-        if self.pid is not None and not self.stopped:
-            status = self.factory.stop(self.pid)
-            if self.status is None:
-                self.status = status
-            self.stopped = True
-
-    async def terminate(self, restart=False):
-        await self.send_signal(signal.SIGTERM)
-
-    async def cleanup(self, restart=False):
-        await self.kill()  # also when the kernel has exited: what it started may still run
-        await super().cleanup(restart)
+def close_factories():
+    """End this thread's kernel factories and what runs in them."""
+    factories = _factories()
+    while factories:
+        factories.popitem()[1].close()

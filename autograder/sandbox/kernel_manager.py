@@ -1,104 +1,47 @@
-"""A sandbox per grading kernel: bubblewrap namespaces, resource limits, IPC sockets.
+"""A kernel manager whose kernels run in a sandbox: bubblewrap namespaces, resource limits, IPC sockets.
 
 :class:`SandboxedKernelManager` starts each grading kernel as
 
-    python -m autograder.launcher LIMITS -- bwrap OPTIONS -- python -m ipykernel_launcher -f CONN
+    python -m autograder.sandbox.launcher LIMITS -- bwrap OPTIONS -- python -m ipykernel_launcher -f CONN
 
 - **namespaces** (bubblewrap): its own user (uid 65534, no capabilities), PID, network, IPC, UTS
   and mount namespaces. ``/`` is an empty read-only tmpfs holding, read-only, only ``/usr``, the
   Python environment, the course library (``cnnlib``, with the assignment's graded references
-  withheld: see ``autograder.withheld``), ``autograder`` (the checks the notebooks import) and the
+  withheld: see ``autograder.judge.withheld``), ``autograder`` (the checks the notebooks import) and the
   data sets; read-write, only the kernel's scratch copy of the assignment's files and its socket
   folder. No course root, no ``course/``, no home directory, no other kernel's files.
 - **no network**: the kernel talks to the grader over IPC sockets in its own folder
   (``transport="ipc"``); its network namespace has nothing but an isolated loopback.
 - **everything it starts dies with it**: bubblewrap is PID 1 of the kernel's PID namespace, and
   ``--die-with-parent`` ends it with the grader.
-- **limits** (``autograder.launcher``, set before bubblewrap starts, inherited and impossible to
+- **limits** (``autograder.sandbox.launcher``, set before bubblewrap starts, inherited and impossible to
   raise without privileges): address space, CPU seconds, file size, open files, and processes
   (a pids cgroup, where one can be made).
 - interrupts are sent as messages, since signals would reach bubblewrap, not the kernel.
 
-Where bubblewrap cannot run (macOS, Windows, a container without user namespaces), the kernel
-runs with the same limits but without the namespaces, and grading says so (see :func:`probe`).
+Where bubblewrap cannot run, the kernel runs with the same limits but without the namespaces
+(``autograder.sandbox.namespaces``).
 """
 
 import functools
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Dict, Integer, List, Unicode
+from traitlets import Bool, Dict, Integer, List, Unicode
 
-SANDBOX_UID = 65534
-# Environment variables a kernel keeps; everything else (tokens, the grader's paths) is dropped.
-KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "TZ", "CI", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING",
-                  "CNN_COURSE_MODE", "KERAS_BACKEND", "PYTHONWARNINGS", "MPLBACKEND",
-                  "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
-                  "TF_NUM_INTEROP_THREADS", "TF_CPP_MIN_LOG_LEVEL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-
-
-class IsolationUnavailable(RuntimeError):
-    """``--isolation required`` was asked for where bubblewrap cannot run."""
-
-
-@functools.cache
-def probe():
-    """Can bubblewrap make the sandbox here?
-
-    Returns:
-        (True, "") or (False, the reason in a few words).
-    """
-    bwrap = shutil.which("bwrap")
-    if sys.platform != "linux":
-        return False, f"bubblewrap needs Linux (this is {sys.platform})"
-    if not bwrap:
-        return False, "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
-    command = [bwrap, *_namespace_options(), "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
-               "true"]
-    try:
-        run = subprocess.run(command, capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return False, f"bubblewrap failed to start ({error})"
-    if run.returncode != 0:
-        return False, f"bubblewrap cannot create namespaces here ({run.stderr.strip()[:160]})"
-    return True, ""
-
-
-def resolve(mode):
-    """Whether to sandbox kernels, for an isolation mode ``auto``, ``required`` or ``off``.
-
-    Returns:
-        (sandboxed, reason it is not) — reason is "" when sandboxed.
-
-    Raises:
-        IsolationUnavailable: mode ``required`` where bubblewrap cannot run.
-        ValueError: an unknown mode.
-    """
-    if mode not in ("auto", "required", "off"):
-        raise ValueError(f"Invalid isolation {mode!r}: expected 'auto', 'required' or 'off'.")
-    if mode == "off":
-        return False, "isolation was switched off (--isolation off)"
-    available, reason = probe()
-    if not available and mode == "required":
-        raise IsolationUnavailable(f"Grading needs isolation (--isolation required), but {reason}.")
-    return available, reason
-
-
-def _namespace_options():
-    return ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--unshare-pid",
-            "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname",
-            "grading", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+from autograder.sandbox.launcher import remove_cgroup
+from autograder.sandbox.namespaces import KEPT_VARIABLES, SANDBOX_UID, namespace_options
+from autograder.sandbox.provisioner import ForkedProvisioner
 
 
 class SandboxedKernelManager(AsyncKernelManager):
     """Kernels in a bubblewrap sandbox (or, with ``sandboxed=False``, only under limits)."""
 
-    sandboxed = Unicode("yes", help="'yes' to run kernels in bubblewrap, 'no' for limits only.").tag(config=True)
+    sandboxed = Bool(True, help="Run kernels in bubblewrap; False: under limits only.").tag(config=True)
     memory_mb = Integer(8192, help="Address-space limit (MiB).").tag(config=True)
     cpu_seconds = Integer(900, help="CPU time limit of the kernel process (s).").tag(config=True)
     file_mb = Integer(256, help="Largest file the kernel may write (MiB).").tag(config=True)
@@ -109,7 +52,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     environment = Dict(help="Extra environment variables inside the sandbox (where the data is).").tag(config=True)
 
     def __init__(self, factory=None, **kwargs):
-        """``factory``: a ``forking.KernelFactory`` to fork the kernel from, in the factory's
+        """``factory``: a ``factory.KernelFactory`` to fork the kernel from, in the factory's
         sandbox (the kernel's folder is then made inside the folder the factory may write)."""
         super().__init__(**kwargs)
         self.factory = factory
@@ -123,8 +66,6 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kwargs):
         if self.factory is not None and self.provisioner is None:
-            from autograder.forking import ForkedProvisioner
-
             self.provisioner = ForkedProvisioner(kernel_id=self.kernel_id or "", kernel_spec=self.kernel_spec,
                                                  parent=self, factory=self.factory)
         return await super()._async_pre_start_kernel(**kwargs)
@@ -142,19 +83,19 @@ class SandboxedKernelManager(AsyncKernelManager):
         limits = [f"--memory-mb={self.memory_mb}", f"--cpu-seconds={self.cpu_seconds}",
                   f"--file-mb={self.file_mb}", f"--processes={self.processes}",
                   f"--open-files={self.open_files}", f"--cgroup-name={self.run_dir.name}"]
-        if self.sandboxed != "yes":
+        if not self.sandboxed:
             # No namespaces to hide the real library: the withheld copy comes first on the path.
             copies = sorted({str(Path(shown).parent) for real, shown in self.library.items() if real != shown})
             limits += [f"--python-path={path}" for path in copies]
-            return [sys.executable, "-m", "autograder.launcher", *limits, "--", *command]
-        launcher = [sys.executable, "-m", "autograder.launcher", *limits, "--"]
+            return [sys.executable, "-m", "autograder.sandbox.launcher", *limits, "--", *command]
+        launcher = [sys.executable, "-m", "autograder.sandbox.launcher", *limits, "--"]
         return launcher + self._bwrap_command(writable) + ["--", *command]
 
     def _bwrap_command(self, writable=None):
         """bubblewrap's options. ``writable``: the one folder of the run folder that the sandbox
         may write (by default, the whole run folder)."""
         scratch = str(self.scratch)
-        command = [shutil.which("bwrap"), *_namespace_options(), "--clearenv"]
+        command = [shutil.which("bwrap"), *namespace_options(), "--clearenv"]
         for name in KEPT_VARIABLES:
             if name in os.environ:
                 command += ["--setenv", name, os.environ[name]]
@@ -208,8 +149,6 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def remove_run_folder(self):
         """Delete the run folder, and the pids cgroup of what was started in it."""
-        from autograder.launcher import remove_cgroup
-
         remove_cgroup(self.run_dir.name)
         shutil.rmtree(self.run_dir, ignore_errors=True)
 

@@ -12,7 +12,12 @@ from pathlib import Path
 from nbformat import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests
 
-from autograder.sandbox import KERNEL_DIED, NOT_RUN, TIMEOUT_ERROR, TRUNCATED
+from autograder.sandbox.kernel_cells import (
+    KERNEL_DIED,
+    NOT_RUN,
+    TIMEOUT_ERROR,
+    TRUNCATED,
+)
 
 STAGES = ("import", "grading", "feedback")
 

@@ -1,36 +1,27 @@
-"""Executing a submission so that what breaks costs only the points of what broke.
+"""Phase one of grading a notebook: its cells, in order, in a sandboxed kernel that survives crashes.
 
-nbgrader's ``Execute`` already interrupts a cell that runs past ``Execute.timeout`` and scores it
-0. :class:`GuardedExecute` adds what a class of a few hundred students needs:
+:class:`KernelCells` is nbgrader's ``Execute`` with what a class of a few hundred students needs:
 
-- the kernel runs in a sandbox under resource limits (``autograder.isolation``), with the
-  assignment's graded references withheld from its copy of ``cnnlib`` (``autograder.withheld``);
-- the notebook runs in two phases. First the kernel runs every cell that is not a graded test,
-  in order: the student's code and the notebook's own. Then the graded test cells run, in order,
-  in this (the grader's) process, calling the student's functions in the kernel
-  (``autograder.harness``): no verdict depends on what the submission's process can change, and
-  the kernel never sees a test's code or its expected values;
+- the kernel runs in a sandbox under resource limits (``autograder.sandbox.kernel_manager``),
+  with the assignment's graded references withheld from its copy of ``cnnlib``
+  (``autograder.judge.withheld``); in the sandbox it is forked from a process that has already
+  imported what the assignment's cells import (``autograder.sandbox.factory``), which saves most
+  of a kernel's start. Without the sandbox (no bubblewrap), each kernel boots on its own;
 - a kernel that dies (``os._exit``, killed, out of memory) or ignores the interrupt after a
   timeout costs the cell that did it: the kernel is restarted, the cells that had run fine before
   are run again (their outputs are kept from the first run, so Matplotlib draws nothing while
-  they run again), and grading goes on. A kernel seen to die during a test's call is replaced at
-  once, without first waiting for it to answer;
+  they run again), and grading goes on;
 - each cell keeps at most ``output_chars`` characters of text and ``image_chars`` characters of
   images (base64), so 100 MB of prints cannot swamp the grader or the feedback, and plots stay;
 - the kernel's working directory is a scratch copy of the assignment's files outside the course
-  directory, which is all of the disk it may write;
-- in the sandbox, each kernel is forked from a process that has already imported what the
-  assignment's cells import (NumPy, Matplotlib, Keras: ``testcells.preload_code``), one per
-  grading process and assignment (``autograder.forking``), which saves most of a kernel's start.
-  Without the sandbox (no bubblewrap), each kernel boots and imports on its own.
+  directory, which is all of the disk it may write.
+
+Phase two, the graded test cells run in the grader, is ``autograder.sandbox.executor``.
 """
 
 import contextlib
 import copy
-import multiprocessing.util
-import os
 import shutil
-import threading
 import time
 from pathlib import Path
 
@@ -42,10 +33,9 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
-from autograder.forking import KernelFactory
-from autograder.isolation import KEPT_VARIABLES, SandboxedKernelManager
-from autograder.testcells import answer_names, first_code_cell, is_test_cell, preload_code
-from autograder.withheld import METADATA_KEY
+from autograder.judge.testcells import preload_code
+from autograder.sandbox.factory import thread_factory
+from autograder.sandbox.kernel_manager import SandboxedKernelManager
 
 TIMEOUT_ERROR = "CellTimeoutError"  # nbgrader's Execute.error_on_timeout ename
 KERNEL_DIED = "KernelDied"
@@ -73,8 +63,8 @@ if matplotlib.get_backend() == "agg":
 """
 
 
-class GuardedExecute(Execute):
-    """nbgrader's ``Execute`` in a sandboxed kernel, tests run outside it, surviving crashes."""
+class KernelCells(Execute):
+    """nbgrader's ``Execute`` in a sandboxed kernel that survives crashes, with output limits."""
 
     output_chars = Integer(100_000, help="Characters of text output kept per cell.").tag(config=True)
     image_chars = Integer(8_000_000, help="Characters of images (base64) kept per cell.").tag(config=True)
@@ -93,7 +83,6 @@ class GuardedExecute(Execute):
         original_path = metadata.get("path")
         self._restarts = 0
         self._replayable = []  # indices of code cells that ran without error, in order
-        self._deferred = []  # indices of graded test cells, run after the others
         self._printed = {}  # characters of text output kept so far, per cell index
         self._drawn = {}  # characters of images kept so far, per cell index
         self._source = _source_notebook(self.config, resources)
@@ -111,18 +100,18 @@ class GuardedExecute(Execute):
         kernel is forked from this process's factory when it is sandboxed."""
         name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "python3")
         settings = dict(self.config.get("SandboxedKernelManager", {}))
-        factory = _factory(name, settings, self.config, self._preload) if settings.get("sandboxed") == "yes" else None
+        factory = thread_factory(name, settings, self.config, self._preload) if settings.get("sandboxed") else None
         self.km = self.kernel_manager_class(kernel_name=name, config=self.config, factory=factory)
         if self._files is not None:
             _copy_files(self._files, self.km.scratch)
         return self.km
 
     def start_new_kernel(self, **kwargs):
-        with _timed("kernel start"):
+        with timed("kernel start"):
             super().start_new_kernel(cwd=str(self.km.scratch), **kwargs)
 
     def start_new_kernel_client(self):
-        with _timed("kernel start"):
+        with timed("kernel start"):
             return super().start_new_kernel_client()
 
     async def _async_cleanup_kernel(self):
@@ -133,20 +122,14 @@ class GuardedExecute(Execute):
     _cleanup_kernel = run_sync(_async_cleanup_kernel)
 
     def preprocess_cell(self, cell, resources, index):
-        if is_test_cell(cell):
-            cell.outputs = []
-            self._deferred.append(index)
-        elif cell.cell_type == "code" and cell.source.strip():
-            with _timed("notebook cells"):
+        if cell.cell_type == "code" and cell.source.strip():
+            with timed("notebook cells"):
                 cell = self._run_in_kernel(cell, resources, index)
-        if index == len(self.nb.cells) - 1:
-            with _timed("test cells"):
-                self._run_tests()
         return cell, resources
 
     def _run_in_kernel(self, cell, resources, index):
         if self.kc is None:  # gave up after too many restarts
-            cell.outputs = [_error(NOT_RUN, "not run: the kernel crashed too often before this cell")]
+            cell.outputs = [not_run()]
             return cell
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
@@ -167,41 +150,6 @@ class GuardedExecute(Execute):
         elif not _has_error(cell):
             self._replayable.append(index)
         return cell
-
-    def _run_tests(self):
-        """Phase two: the graded test cells, here, against the kernel's answers."""
-        from autograder.harness import TestHarness
-
-        if not self._deferred:
-            return
-        source = self._source or nbformat.v4.new_notebook()
-        first = first_code_cell(source)
-        mutates = source.metadata.get(METADATA_KEY, {}).get("mutates", {})
-        harness = TestHarness(self, first.source if first else "", answer_names(source), mutates,
-                              self.timeout, self.output_chars, self.settle_timeout)
-        if self._source is None:
-            harness.setup_error = "the source notebook of this submission was not found"
-        elif self.kc is not None:
-            harness.warm_up()
-        for index in self._deferred:
-            cell = self.nb.cells[index]
-            if self.kc is None:
-                cell.outputs = [_error(NOT_RUN, "not run: the kernel crashed too often before this cell")]
-            else:
-                cell.outputs = harness.run(cell)
-        harness.link.close()
-
-    def recover_after_call(self, stopped=False):
-        """After a test's call into the kernel timed out or killed it: a responsive kernel again.
-
-        ``stopped``: the kernel died or closed its end of the connection mid-call. It is replaced
-        at once: its process may take a moment to be seen as gone, and waiting ``settle_timeout``
-        for an answer from it would only cost time.
-        """
-        if self.kc is None:
-            return
-        if stopped or not run_sync(self.km.is_alive)() or not self._responsive():
-            self._recover()
 
     def output(self, outs, msg, display_id, cell_index):
         text, images = _output_size(msg)
@@ -274,47 +222,18 @@ class GuardedExecute(Execute):
         self._cleanup_kernel()
 
 
-# Seconds this process spent, per phase, since grading.grade_submission last reset it.
+# Seconds this process spent, per phase, since grading.submission.grade_submission last reset it.
 timings = {"kernel start": 0.0, "notebook cells": 0.0, "test cells": 0.0}
-# Per thread (Dask runs tasks side by side in threads): what a factory's kernels must match -> its
-# KernelFactory.
-_local = threading.local()
 
 
 @contextlib.contextmanager
-def _timed(phase):
+def timed(phase):
+    """Add the seconds the ``with`` block takes to ``timings[phase]``."""
     began = time.perf_counter()
     try:
         yield
     finally:
         timings[phase] += time.perf_counter() - began
-
-
-def _factory(kernel_name, settings, config, preload):
-    """This thread's kernel factory for kernels of these settings, started if there is none; a
-    factory for other settings (another assignment's) is closed."""
-    key = repr((kernel_name, sorted(settings.items()), os.environ.get("NBGRADER_EXECUTION"),
-                sorted((k, v) for k, v in os.environ.items() if k in KEPT_VARIABLES), preload))
-    factories = _factories()
-    if key in factories and factories[key].alive:
-        return factories[key]
-    close_factories()
-    factories[key] = KernelFactory(config, preload)
-    return factories[key]
-
-
-def _factories():
-    if not hasattr(_local, "factories"):
-        _local.factories = {}
-        multiprocessing.util.Finalize(None, close_factories, exitpriority=10)
-    return _local.factories
-
-
-def close_factories():
-    """End this thread's kernel factories and what runs in them."""
-    factories = _factories()
-    while factories:
-        factories.popitem()[1].close()
 
 
 def _run_aside(client, code):
@@ -340,6 +259,11 @@ def _copy_files(source, dest):
             shutil.copytree(path, dest / path.name, symlinks=False)
         else:
             shutil.copy(path, dest / path.name)
+
+
+def not_run():
+    """The output of a cell left unrun because the kernel crashed too often."""
+    return _error(NOT_RUN, "not run: the kernel crashed too often before this cell")
 
 
 def _error(ename, evalue):
