@@ -14,6 +14,7 @@ Every step is idempotent: running it twice leaves the same release, gradebook an
     cnn-course release ASSIGNMENT --exchange         ... and to the hub's exchange (autograder.course.exchange)
     cnn-course collect ASSIGNMENT                    submissions from the exchange, then autograde
     cnn-course feedback ASSIGNMENT --return          ... and back to the students through the exchange
+    cnn-course open ASSIGNMENT                       its answers into the hub students' cnnlib (students_library)
 
 The global options (--course-dir, --source, --timeout, --memory-mb, --isolation, --quiet) go before or after
 the command. Import, autograde, feedback, export and summary need a release into the course root
@@ -100,6 +101,23 @@ def cmd_feedback(args):
 
             returned = return_feedback(course, assignment)
             print(f"{assignment}: feedback returned to " + (", ".join(returned) or "nobody"))
+            if args.library:
+                _open(args, assignment)
+
+
+def _open(args, assignment):
+    from autograder.course.students_library import open_assignment
+
+    left = open_assignment(Path(args.source).resolve(), args.library, assignment)
+    print(f"{assignment}: opened in the students' cnnlib ({args.library}); "
+          f"{len(left)} functions of unopened assignments still withheld")
+
+
+def cmd_open(args):
+    if not args.library:
+        raise ValueError("open needs the students' library: --library DIR or $CNN_STUDENTS_LIBRARY "
+                         "(set on the hub, deploy/setup_hub.py).")
+    _open(args, args.assignment)
 
 
 def cmd_export(args):
@@ -191,9 +209,18 @@ def build_parser():
     p.add_argument("--student", dest="students", action="append", help="only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="grade again submissions already graded")
 
-    p = add("feedback", cmd_feedback, "Generate HTML feedback for graded submissions.", (common, parallel))
+    library = argparse.ArgumentParser(add_help=False)
+    library.add_argument("--library", default=os.environ.get("CNN_STUDENTS_LIBRARY", ""), metavar="DIR",
+                         help="the students' cnnlib on a hub (default: $CNN_STUDENTS_LIBRARY, set on the hub)")
+
+    p = add("feedback", cmd_feedback, "Generate HTML feedback for graded submissions.", (common, parallel, library))
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: every released one")
-    p.add_argument("--return", dest="return_", action="store_true", help="release it to the exchange (the hub)")
+    p.add_argument("--return", dest="return_", action="store_true",
+                   help="release it to the exchange (the hub), and open the assignment (see open)")
+
+    p = add("open", cmd_open, "After an assignment's due date, give students' kernels on the hub its reference "
+            "functions (withheld from their cnnlib until then, as in grading).", (common, library))
+    p.add_argument("assignment", metavar="ASSIGNMENT")
 
     p = add("collect", cmd_collect, "Collect submissions from nbgrader's exchange and autograde them.",
             (common, parallel))
@@ -214,7 +241,7 @@ def build_parser():
     p.add_argument("assignment", metavar="ASSIGNMENT")
     p.add_argument("submissions", metavar="SUBMISSIONS", help="folder or .zip of submissions")
     p.add_argument("--to", metavar="FILE", help="CSV file (default: <course root>/grades.csv)")
-    p.set_defaults(students=None, force=True, export_assignment=None, format="csv")
+    p.set_defaults(students=None, force=True, export_assignment=None, format="csv", library="")
 
     p = add("validate", cmd_validate, "Check a notebook before submitting: nbgrader validate, visible tests run.")
     p.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")

@@ -12,7 +12,7 @@ from pathlib import Path
 from cgroup_spawner import Cgroup
 
 # What a user's server imports first: if these import as a student, the server can start.
-IMPORTS = "import jupyterhub, jupyter_server, nbgrader, cnnlib"
+IMPORTS = "import jupyterhub, jupyter_server, nbgrader, numpy"
 
 
 def closed_folders(path):

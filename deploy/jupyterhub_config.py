@@ -77,14 +77,18 @@ c.Spawner.http_timeout = 90
 
 def per_user(spawner):
     """The instructor's JupyterLab opens on the course root; a student's, on their home folder,
-    with the students' Jupyter settings (the exchange; no formgrader, no Create Assignment)."""
+    with the students' Jupyter settings (the exchange; no formgrader, no Create Assignment) and
+    the students' cnnlib."""
     environment = {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin"}
     if spawner.user.name == instructor:
         spawner.notebook_dir = settings["course_root"]
         environment["CNN_COURSE_ROOT"] = settings["course_root"]
+        environment["CNN_STUDENTS_LIBRARY"] = settings["library"]
     else:
         spawner.notebook_dir = "~"
         environment["JUPYTER_CONFIG_PATH"] = settings["student_config"]
+        # Their kernels import the hub's cnnlib (autograder/course/students_library.py).
+        environment["PYTHONPATH"] = settings["library"]
     spawner.environment.update(environment)
 
 

@@ -18,6 +18,8 @@ and lays out the hub folder (``--hub-dir``, default /srv/cnn-course)::
                 inbound/         the instructor's, 3733: students write, cannot list, and (sticky)
                                  cannot rename or delete another's submission
         config/student/          root 0755: the students' Jupyter settings (exchange, no formgrader)
+        library/cnnlib/          the instructor's, 0755: the cnnlib students' kernels import, the
+                                 answers of unopened assignments withheld (``cnn-course open``)
         signup-codes.csv         root 0600: each roster id's one-time sign-up code, to hand out
                                  (a copy without the instructor's in the course root, for them)
 
@@ -26,8 +28,9 @@ environment and that the hub can make a cgroup per server, and stops with a mess
 (``deploy/hub_checks.py``).
 
 The source notebooks (``--source``, the project's course/) become readable by the instructor's
-group and nobody else, the project's .git too when the source is the project's course/. The
-students are added to the gradebook with their names and emails.
+group and nobody else, the project's .git too when the source is the project's course/, and the
+project's cnnlib/ (the students import the hub's library/ instead). The students are added to the
+gradebook with their names and emails.
 
 ``remove`` deletes the accounts that ``setup`` created (``userdel --remove``) and the hub folder,
 and gives the source back its permissions. Stop the hub first.
@@ -53,6 +56,7 @@ import hub_checks  # noqa: E402
 from roster import read_roster  # noqa: E402
 
 from autograder.course.config import COURSE_ID, COURSE_SOURCE, Course  # noqa: E402
+from autograder.course.students_library import build_students_library  # noqa: E402
 
 DEFAULT_HUB_DIR = Path("/srv/cnn-course")
 PROXY = PROJECT / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -136,6 +140,9 @@ def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", por
     _protect_source(source, teacher, state)
     codes = _signup_codes(hub_dir, state, root, instructor, students)
     _chown_tree(root, teacher)
+    library = _mkdir(hub_dir / "library", 0o755, owner=teacher)
+    build_students_library(source, library)
+    _chown_tree(library, teacher)
 
     config = _mkdir(hub_dir / "config", 0o755)
     student_config = _mkdir(config / "student", 0o755)
@@ -152,7 +159,7 @@ def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", por
                     ip=ip, port=port, hub_port=hub_port, proxy_api_port=proxy_api_port,
                     authenticator=authenticator, proxy=str(proxy), venv_bin=str(venv_bin),
                     student_config=str(student_config), state=str(state), signup_codes=str(codes),
-                    limits=limits, cgroup_parent=cgroup_parent)
+                    limits=limits, cgroup_parent=cgroup_parent, library=str(library))
     (hub_dir / SETTINGS).write_text(json.dumps(settings, indent=1))
     return settings
 
@@ -242,10 +249,11 @@ def _chown_tree(root, user):
 
 
 def _protect_source(source, teacher, state):
-    """Source notebooks (and the project's .git) readable by the instructor's group only.
+    """Source notebooks (and the project's .git), and the project's cnnlib/, readable by the
+    instructor's group only.
 
     The permissions found first are saved in ``state/source_permissions.json`` for ``remove``."""
-    trees = [source]
+    trees = [source, PROJECT / "cnnlib"]
     if source == COURSE_SOURCE.resolve() and (PROJECT / ".git").is_dir():
         trees.append(PROJECT / ".git")
     saved_file = state / "source_permissions.json"

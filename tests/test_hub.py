@@ -280,6 +280,9 @@ print(json.dumps(tries))
     out = hub.cnn_course("collect", ASSIGNMENT)
     assert f"made by {bob}: it was set aside" in out, out
     assert not forged.exists() and (forged.parent / (".set-aside+" + forged.name)).is_dir()
+    # Collected again, the class is the roster's students who submitted: no student ".set-aside".
+    again = hub.cnn_course("collect", ASSIGNMENT)
+    assert sorted(re.findall(r"^(\S+): collected", again, re.M)) == sorted([alice, bob]), again
     assert re.search(rf"{alice}\s*\|\s*{ASSIGNMENT}\s*\|\s*6 / 6", hub.cnn_course("summary", ASSIGNMENT))
 
 
@@ -340,6 +343,47 @@ def _save_timings(hub):
     path.write_text(json.dumps(hub.timings, indent=1))
 
 
+def _run_in_kernel(hub, student, cells):
+    """Run ``cells`` in a kernel of ``student``'s own server (its Validate button runs the notebook)."""
+    hub.api("PUT", f"/user/{student}/api/contents/probe.ipynb", {"type": "notebook", "format": "json", "content":
+            new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in cells])})
+    hub.api("POST", f"/user/{student}/assignments/validate", {"path": "probe.ipynb"})
+
+
+KEY_PROBE = [
+    "import inspect, json, cnnlib, cnnlib.layers\n"
+    "seen = {'source': inspect.getsource(cnnlib.layers.zero_pad), 'file': cnnlib.__file__}\n"
+    f"try:\n    seen['real file'] = open({str(ROOT / 'cnnlib' / 'layers.py')!r}).read()\n"
+    "except PermissionError:\n    seen['real file'] = 'denied'\n"
+    "try:\n    seen['call'] = str(cnnlib.layers.zero_pad(__import__('numpy').zeros((1, 1, 1, 1)), 1).shape)\n"
+    "except Exception as error:\n    seen['call'] = type(error).__name__\n"
+    "open('key.json', 'w').write(json.dumps(seen))",
+]
+
+
+@pytest.mark.hub
+@pytest.mark.slow
+def test_the_answer_key_stays_with_the_instructor(hub):
+    """A student's kernel sees zero_pad's answer only once the instructor opens its assignment?"""
+    import inspect
+
+    import cnnlib.layers
+
+    alice = hub.students[0]
+    key = Path(pwd.getpwnam(alice).pw_dir) / "key.json"
+    real = inspect.getsource(cnnlib.layers.zero_pad)
+    _run_in_kernel(hub, alice, KEY_PROBE)
+    before = json.loads(key.read_text())
+    assert before["file"].startswith(hub.settings["library"]) and before["real file"] == "denied", before
+    assert before["source"] != real and "withheld" in before["source"] and before["call"] == "ReferenceWithheld"
+
+    out = hub.cnn_course("open", ASSIGNMENT, "--library", hub.settings["library"])
+    assert f"{ASSIGNMENT}: opened" in out, out
+    _run_in_kernel(hub, alice, KEY_PROBE)
+    after = json.loads(key.read_text())
+    assert after["source"] == real and after["call"] == "(1, 3, 3, 1)" and after["real file"] == "denied", after
+
+
 def _memory_limit_hits(group):
     """How often the group's processes met its memory limit (v1: memory.failcnt; v2: oom_kill events)."""
     if cgroup_spawner.is_v2():
@@ -372,10 +416,8 @@ def test_a_server_is_a_students_whole_share(hub):
     assert group.limits() == {"memory": int(memory[:-1]) * 2**20, "cpus": float(cpus), "processes": int(processes)}
 
     home = Path(pwd.getpwnam(carol).pw_dir)
-    hub.api("PUT", f"/user/{carol}/api/contents/probe.ipynb", {"type": "notebook", "format": "json", "content":
-            new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in PROBE_CELLS])})
     hits = _memory_limit_hits(group)
-    hub.api("POST", f"/user/{carol}/assignments/validate", {"path": "probe.ipynb"})
+    _run_in_kernel(hub, carol, PROBE_CELLS)
     sleeper = int((home / "sleeper.pid").read_text())
     assert not (home / "allocated.txt").exists() and _memory_limit_hits(group) > hits
     assert sleeper in group.pids() and os.getsid(sleeper) == sleeper

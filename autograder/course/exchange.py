@@ -79,7 +79,7 @@ def collect_from_exchange(course, assignment):
     forged = _set_aside_forged(inbound, assignment)
     check_step(exchange_api(course).collect(assignment), f"collect {assignment}")
     collected = {}
-    for entry in inbound.glob(f"*+{assignment}+*"):
+    for entry in _submissions(inbound, assignment):
         collected.setdefault(entry.name.split("+", 1)[0], [])
     for student, owners in forged.items():
         collected.setdefault(student, []).append(
@@ -113,7 +113,7 @@ def _set_aside_forged(inbound, assignment):
     """
     me = os.geteuid()
     forged = {}
-    for entry in sorted(inbound.glob(f"*+{assignment}+*")) if inbound.is_dir() else []:
+    for entry in _submissions(inbound, assignment):
         student = entry.name.split("+", 1)[0]
         uid = entry.lstat().st_uid
         owner = _user_name(uid)
@@ -121,6 +121,12 @@ def _set_aside_forged(inbound, assignment):
             entry.rename(entry.with_name(FORGED_PREFIX + entry.name))
             forged.setdefault(student, set()).add(owner)
     return forged
+
+
+def _submissions(inbound, assignment):
+    """The submissions of ``assignment`` in ``inbound``, without those set aside (``.set-aside+...``)."""
+    found = inbound.glob(f"*+{assignment}+*") if inbound.is_dir() else []
+    return sorted(entry for entry in found if not entry.name.startswith(FORGED_PREFIX))
 
 
 def _user_name(uid):
