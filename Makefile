@@ -1,8 +1,9 @@
 # Two entry points for a fresh machine (see README.md):
 #   make lab    set up .venv, generate the student notebooks and start JupyterLab on them
 #   make test   set up .venv (and Chromium for the browser test) and run the whole test suite
-#   make hub    set up .venv and the proxy, create the accounts of ROSTER and INSTRUCTOR, start
-#               the course's JupyterHub on http://127.0.0.1:8000 (as root, or through sudo)
+#   make hub    set up .venv and the proxy, check that the students' accounts can run .venv, create
+#               the accounts of ROSTER and INSTRUCTOR and their sign-up codes (HUB_DIR/signup-codes.csv),
+#               start the course's JupyterHub on http://127.0.0.1:8000 (as root, or through sudo)
 # Variables:
 #   LAB_ARGS    extra JupyterLab options; headless, e.g. on a remote machine or in a test:
 #               make lab LAB_ARGS="--no-browser --ServerApp.ip=127.0.0.1 --IdentityProvider.token=SECRET"
@@ -13,7 +14,8 @@
 #   ROSTER      the class roster for make hub, CSV: student id, name[, email] (default: roster.csv)
 #   INSTRUCTOR  the instructor's user name on the hub (default: instructor)
 #   HUB_DIR     the hub's folder (default: /srv/cnn-course)
-#   HUB_ARGS    more options of deploy/setup_hub.py setup, e.g. HUB_ARGS="--ip 0.0.0.0 --authenticator pam"
+#   HUB_ARGS    more options of deploy/setup_hub.py setup, e.g. HUB_ARGS="--ip 0.0.0.0 --authenticator pam",
+#               each server's limits "--memory 4G --cpus 2", the internal ports "--hub-port 8082 --proxy-api-port 8002"
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin

@@ -53,6 +53,12 @@ class LoginHandler(handlers.LoginHandler):
 class SignUpHandler(handlers.SignUpHandler):
     """NativeAuthenticator's sign-up, refused unless the form's ``signup_code`` is the user name's code."""
 
+    def get_result_message(self, user, *args):
+        alert, message = super().get_result_message(user, *args)
+        if alert == "alert-info":  # signed up, waiting for the instructor
+            message = f"Signed up as {user.username}. You can log in once your instructor has authorized you."
+        return alert, message
+
     async def post(self):
         username = self.authenticator.normalize_username(self.get_body_argument("username", ""))
         if not self.authenticator.code_matches(username, self.get_body_argument("signup_code", "")):

@@ -37,7 +37,6 @@ and gives the source back its permissions. Stop the hub first.
 """
 
 import argparse
-import grp
 import json
 import os
 import pwd
@@ -147,7 +146,8 @@ def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", por
     config = _mkdir(hub_dir / "config", 0o755)
     student_config = _mkdir(config / "student", 0o755)
     (student_config / "nbgrader_config.py").write_text(
-        STUDENT_NBGRADER_CONFIG.format(course_id=COURSE_ID, exchange=str(exchange), max_submission_kb=MAX_SUBMISSION_KB))
+        STUDENT_NBGRADER_CONFIG.format(course_id=COURSE_ID, exchange=str(exchange),
+                                       max_submission_kb=MAX_SUBMISSION_KB))
     (student_config / "jupyter_server_config.json").write_text(json.dumps(
         {"ServerApp": {"jpserver_extensions": {name: False for name in STUDENT_SERVER_EXTENSIONS_OFF}}}, indent=1))
     _mkdir(student_config / "labconfig", 0o755)

@@ -29,11 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from nbformat.v4 import new_code_cell, new_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy"))
 sys.path.insert(0, str(ROOT / "tests" / "autograder" / "files"))
 
+import cgroup_spawner  # noqa: E402
 import sample_course  # noqa: E402
 import setup_hub  # noqa: E402
 
@@ -119,11 +121,10 @@ class Hub:
         """``name``'s browser (one per user, kept)."""
         return self.browsers.setdefault(name, Browser(self.url))
 
-    def admit(self, names):
-        """Sign the instructor and ``names`` up with their codes; the instructor authorizes ``names``."""
+    def authorize(self, names):
+        """The instructor (signed up with their code first) authorizes ``names``, who signed up."""
         teacher = self.browser(self.instructor)
-        for name in [self.instructor, *names]:
-            self.browser(name).sign_up(name, self.codes[name], self.passwords[name]).raise_for_status()
+        teacher.sign_up(self.instructor, self.codes[self.instructor], self.passwords[self.instructor])
         teacher.log_in(self.instructor, self.passwords[self.instructor])
         for name in names:
             teacher.get(f"{self.url}/hub/authorize/{name}", timeout=60).raise_for_status()
@@ -166,6 +167,19 @@ class Hub:
                               env=env, cwd=account.pw_dir, capture_output=True, text=True, check=check,
                               **kwargs)
 
+    def run_in_kernel(self, student, cells):
+        """Run ``cells`` in a kernel of ``student``'s own server (its Validate button runs the notebook)."""
+        notebook = new_notebook(cells=[new_code_cell(code) for code in cells])
+        self.api("PUT", f"/user/{student}/api/contents/probe.ipynb",
+                 {"type": "notebook", "format": "json", "content": notebook})
+        self.api("POST", f"/user/{student}/assignments/validate", {"path": "probe.ipynb"})
+
+    def save_timings(self):
+        """The figures measured so far, to build/hub-timings.json."""
+        path = ROOT / "build" / "hub-timings.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.timings, indent=1))
+
     def cnn_course(self, *args):
         """``cnn-course`` as the instructor types it in their hub terminal."""
         done = self.as_user(self.instructor, str(Path(self.settings["venv_bin"]) / "cnn-course"), args[0],
@@ -173,6 +187,29 @@ class Hub:
                             "--quiet", *args[1:], check=False)
         assert done.returncode == 0, f"cnn-course {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
         return done.stdout
+
+
+def listening_sockets():
+    """{socket inode: (address, port)} of the TCP sockets listening on this machine."""
+    found = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:] if Path(table).exists() else []:
+            fields = line.split()
+            if fields[3] != "0A":  # LISTEN
+                continue
+            address, port = fields[1].split(":")
+            if len(address) == 8:
+                address = ".".join(str(int(address[i:i + 2], 16)) for i in (6, 4, 2, 0))
+            found[fields[9]] = (address, int(port, 16))
+    return found
+
+
+def memory_limit_hits(group):
+    """How often the group's processes met its memory limit (v1: memory.failcnt; v2: oom_kill events)."""
+    if cgroup_spawner.is_v2():
+        events = dict(line.split() for line in (group.folders[0] / "memory.events").read_text().splitlines())
+        return int(events["oom_kill"])
+    return int((group.folders[0] / "memory.failcnt").read_text())
 
 
 def _open_path_to(path):
