@@ -12,6 +12,7 @@ whatever session, is in it; stopping the server kills what is left in the group 
 """
 
 import asyncio
+import errno
 import os
 import signal
 import time
@@ -56,15 +57,13 @@ class Cgroup:
     def _create_v2(self, memory_bytes, cpus, processes):
         folder = ROOT
         for part in self.relative.parts:
-            enabled = (folder / "cgroup.subtree_control").read_text().split()
-            for controller in CONTROLLERS:
-                if controller not in enabled:
-                    (folder / "cgroup.subtree_control").write_text(f"+{controller}")
+            _hand_down_controllers(folder)
             folder = folder / part
             folder.mkdir(exist_ok=True)
         if memory_bytes:
             (folder / "memory.max").write_text(str(int(memory_bytes)))
-            (folder / "memory.swap.max").write_text("0")
+            if (folder / "memory.swap.max").exists():
+                (folder / "memory.swap.max").write_text("0")
         if cpus:
             (folder / "cpu.max").write_text(f"{int(cpus * CPU_PERIOD_US)} {CPU_PERIOD_US}")
         if processes:
@@ -125,6 +124,31 @@ class Cgroup:
             if folder.is_dir():
                 folder.rmdir()
         return killed
+
+
+def _hand_down_controllers(folder):
+    """Enable the memory, cpu and pids controllers for the cgroups below ``folder`` (cgroup v2).
+
+    In a container the cgroup root is the container's own cgroup, which holds its processes, and a
+    cgroup with processes cannot hand controllers down (EBUSY, cgroup v2's "no internal processes"
+    rule): its processes are first moved into a leaf, ``init``, as container init scripts do."""
+    control = folder / "cgroup.subtree_control"
+    missing = " ".join(f"+{c}" for c in CONTROLLERS if c not in control.read_text().split())
+    if not missing:
+        return
+    try:
+        control.write_text(missing)
+    except OSError as error:
+        if error.errno != errno.EBUSY or folder != ROOT:
+            raise
+        leaf = ROOT / "init"
+        leaf.mkdir(exist_ok=True)
+        for pid in (ROOT / "cgroup.procs").read_text().split():
+            try:
+                (leaf / "cgroup.procs").write_text(pid)
+            except OSError:  # gone meanwhile, or a kernel thread
+                pass
+        control.write_text(missing)
 
 
 class CgroupSpawner(LocalProcessSpawner):

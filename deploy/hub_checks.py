@@ -57,12 +57,22 @@ def check_environment(venv_bin, user):
         + (" ".join(f"chmod o+x {folder};" for folder in closed) or "chmod -R o+rX on the environment."))
 
 
-def check_cgroups(parent):
-    """Make and remove a test cgroup under ``parent``; stop the setup if the hub could not."""
+def cgroup_problem(parent):
+    """Make and remove a test cgroup with limits under ``parent``. Returns why it failed, or None."""
     group = Cgroup(Path(parent) / "setup-check")
     try:
         group.create(64 * 2**20, 0.5, 16)
         group.remove()
-    except RuntimeError as error:
-        raise SystemExit(f"The hub cannot limit the students' servers: {error}.") from None
+        for folder in group.folders:
+            folder.parent.rmdir()
+    except (RuntimeError, OSError) as error:
+        return str(error)
+    return None
+
+
+def check_cgroups(parent):
+    """Stop the setup if the hub could not make a cgroup per server under ``parent``."""
+    problem = cgroup_problem(parent)
+    if problem:
+        raise SystemExit(f"The hub cannot limit the students' servers: {problem}.")
 

@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT / "deploy"))
 sys.path.insert(0, str(ROOT / "tests" / "autograder" / "files"))
 
 import cgroup_spawner  # noqa: E402
+import hub_checks  # noqa: E402
 import sample_course  # noqa: E402
 import setup_hub  # noqa: E402
 
@@ -254,11 +255,15 @@ def _wait_gone(pids, timeout):
 
 
 def usable():
-    """Why a live hub cannot run here, or None: it needs root (accounts), useradd, node."""
+    """Why a live hub cannot run here, or None: it needs root (accounts), useradd, node, and a
+    cgroup file system it can write (a server's limits)."""
     if os.geteuid() != 0:
         return "the hub test creates Unix accounts: run it as root (CI does)"
     missing = [tool for tool in ("useradd", "userdel", "node", "npm") if not shutil.which(tool)]
-    return f"missing {missing}" if missing else None
+    if missing:
+        return f"missing {missing}"
+    problem = hub_checks.cgroup_problem(f"cnn-course-hub-probe-{os.getpid()}")
+    return f"the hub cannot make a cgroup per server here: {problem}" if problem else None
 
 
 @contextlib.contextmanager
