@@ -1,6 +1,7 @@
 # Two entry points for a fresh machine (see README.md):
 #   make lab    set up .venv, generate the student notebooks and start JupyterLab on them
 #   make test   set up .venv (and Chromium for the browser test) and run the whole test suite
+#   make map    rewrite the course map's table (course/index.ipynb) and the README's from the notebooks
 #   make hub    set up .venv and the proxy, create the accounts of ROSTER and INSTRUCTOR, start
 #               the course's JupyterHub on http://127.0.0.1:8000 (as root, or through sudo)
 # Variables:
@@ -34,7 +35,7 @@ HUB_DIR ?= /srv/cnn-course
 HUB_ARGS ?=
 PROXY := node_modules/.bin/configurable-http-proxy
 
-.PHONY: setup student lab test chromium bubblewrap hub proxy
+.PHONY: setup student lab map test chromium bubblewrap hub proxy
 setup: $(STAMP)
 	@command -v bwrap >/dev/null || echo "Note: bubblewrap is missing, so grading kernels will run without a sandbox. Install it with: sudo apt-get install bubblewrap (Debian/Ubuntu), or make bubblewrap."
 
@@ -56,6 +57,11 @@ student: $(STAMP)
 STUDENT_LAB = $(filter $(STUDENT),$(LAB_DIR))
 lab: $(if $(STUDENT_LAB),student,$(STAMP))
 	cd $(LAB_DIR) && $(CURDIR)/$(BIN)/jupyter lab $(if $(AS_ROOT),--allow-root) $(LAB_ARGS) $(if $(STUDENT_LAB),index.ipynb)
+
+# The course map's tables, generated from the notebooks and pyproject.toml's repository address
+# (tests/test_course_map.py fails while they are stale).
+map:
+	$(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) tools/course_map.py
 
 # The browser test drives Debian's Chromium (Playwright's own browser download does not work everywhere).
 chromium:
