@@ -11,7 +11,7 @@ Every step is idempotent: running it twice leaves the same release, gradebook an
     cnn-course summary [ASSIGNMENT...]               a table of scores, statuses and notes
     cnn-course grade ASSIGNMENT SUBMISSIONS          import, autograde, feedback, export, summary
     cnn-course validate NOTEBOOK...                  the student's check before submitting
-    cnn-course release ASSIGNMENT --exchange         ... and to the hub's exchange (autograder.exchange)
+    cnn-course release ASSIGNMENT --exchange         ... and to the hub's exchange (autograder.course.exchange)
     cnn-course collect ASSIGNMENT                    submissions from the exchange, then autograde
     cnn-course feedback ASSIGNMENT --return          ... and back to the students through the exchange
 
@@ -25,9 +25,15 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.cluster import default_scheduler as cluster_default
-from autograder.config import COURSE_SOURCE, DEFAULT_COURSE_ROOT, Course, Limits, NbgraderFailed
-from autograder.isolation import IsolationUnavailable
+from autograder.course.config import (
+    COURSE_SOURCE,
+    DEFAULT_COURSE_ROOT,
+    Course,
+    Limits,
+    NbgraderFailed,
+)
+from autograder.grading.cluster import default_scheduler as cluster_default
+from autograder.sandbox.isolation import IsolationUnavailable
 
 
 def _course(args):
@@ -38,10 +44,10 @@ def _course(args):
 
 
 def cmd_release(args):
-    from autograder.release import build_student_tree, release_assignments
+    from autograder.course.release import build_student_tree, release_assignments
 
     if args.exchange:
-        from autograder.exchange import release_to_exchange
+        from autograder.course.exchange import release_to_exchange
 
         if not args.assignments:
             raise ValueError("release --exchange needs the assignment(s) to release, e.g. 01-edge-detection.")
@@ -56,7 +62,7 @@ def cmd_release(args):
 
 
 def cmd_import(args):
-    from autograder.submissions import import_submissions
+    from autograder.course.submissions import import_submissions
 
     course = _course(args)
     imported = import_submissions(course, args.assignment, args.submissions)
@@ -65,8 +71,8 @@ def cmd_import(args):
 
 
 def cmd_autograde(args):
-    from autograder.grading import autograde
-    from autograder.release import released
+    from autograder.course.release import released
+    from autograder.grading.pipeline import autograde
 
     course = _course(args)
     for assignment in released(course, args.assignments):
@@ -75,7 +81,7 @@ def cmd_autograde(args):
 
 
 def cmd_collect(args):
-    from autograder.exchange import collect_from_exchange
+    from autograder.course.exchange import collect_from_exchange
 
     for student, lines in collect_from_exchange(_course(args), args.assignment).items():
         print(f"{student}: " + ("; ".join(lines) if lines else "collected"))
@@ -84,27 +90,27 @@ def cmd_collect(args):
 
 
 def cmd_feedback(args):
-    from autograder.release import released
-    from autograder.reports import generate_feedback
+    from autograder.course.release import released
+    from autograder.course.reports import generate_feedback
 
     course = _course(args)
     for assignment in released(course, args.assignments):
         generate_feedback(course, assignment, workers=args.workers, progress=args.progress)
         if getattr(args, "return_", False):
-            from autograder.exchange import return_feedback
+            from autograder.course.exchange import return_feedback
 
             returned = return_feedback(course, assignment)
             print(f"{assignment}: feedback returned to " + (", ".join(returned) or "nobody"))
 
 
 def cmd_export(args):
-    from autograder.reports import export_grades
+    from autograder.course.reports import export_grades
 
     print(export_grades(_course(args), args.to, assignment=args.export_assignment, form=args.format))
 
 
 def cmd_summary(args):
-    from autograder.reports import summary_table
+    from autograder.course.reports import summary_table
 
     print(summary_table(_course(args), args.assignments or None))
 
@@ -119,7 +125,7 @@ def cmd_grade(args):
 
 
 def cmd_validate(args):
-    from autograder.validate import validate
+    from autograder.course.validate import validate
 
     failed = [nb for nb in args.notebooks if not validate(nb, timeout=args.timeout)]
     return 1 if failed else 0

@@ -14,8 +14,8 @@ import time
 
 from jupyter_core.utils import run_sync
 
-from autograder.config import Limits, kernel_config
-from autograder.isolation import SandboxedKernelManager, probe
+from autograder.course.config import Limits, kernel_config
+from autograder.sandbox.isolation import SandboxedKernelManager, probe
 
 
 def start_once(sandboxed):

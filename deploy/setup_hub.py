@@ -42,7 +42,7 @@ sys.path.insert(0, str(PROJECT))
 
 from roster import read_roster  # noqa: E402
 
-from autograder.config import COURSE_ID, COURSE_SOURCE, Course  # noqa: E402
+from autograder.course.config import COURSE_ID, COURSE_SOURCE, Course  # noqa: E402
 
 DEFAULT_HUB_DIR = Path("/srv/cnn-course")
 PROXY = PROJECT / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -57,8 +57,8 @@ STUDENT_NBGRADER_CONFIG = '''\
 # Written by deploy/setup_hub.py: the students' side of nbgrader's exchange.
 c.CourseDirectory.course_id = {course_id!r}
 c.Exchange.root = {exchange!r}
-# Submissions readable by their owner and the instructor only (autograder/exchange.py).
-c.ExchangeFactory.submit = "autograder.exchange.PrivateSubmit"
+# Submissions readable by their owner and the instructor only (autograder/course/exchange.py).
+c.ExchangeFactory.submit = "autograder.course.exchange.PrivateSubmit"
 '''
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.release import INSTRUCTOR_ONLY
+from autograder.course.release import INSTRUCTOR_ONLY
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -21,12 +21,14 @@ import nbformat
 import pytest
 from nbformat.v4 import new_notebook
 
-from autograder.release import INSTRUCTOR_ONLY
+from autograder.course.release import INSTRUCTOR_ONLY
 
 sys.path.insert(0, str(Path(__file__).parent))
 from hub_support import ASSIGNMENT, COURSE_ID, ROOT, live_hub, usable  # noqa: E402
-
-from roster import Student, read_roster  # noqa: E402  (deploy/, put on the path by hub_support)
+from roster import (  # noqa: E402  (deploy/, put on the path by hub_support)
+    Student,
+    read_roster,
+)
 
 NOTEBOOK = "sample.ipynb"
 ANSWERS = {"relu": "return np.maximum(x, 0)",

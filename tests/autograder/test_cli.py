@@ -14,8 +14,8 @@ from helpers import write_nb
 from variants import answer
 
 from autograder import checks, cli
-from autograder.config import Course
-from autograder.validate import validate
+from autograder.course.config import Course
+from autograder.course.validate import validate
 
 A, NB = "01-sample", "sample"
 # The console script of this environment, run by its path with a PATH that does not hold it.

@@ -10,7 +10,6 @@ import os
 import signal
 import threading
 import time
-
 from pathlib import Path
 
 import dask
@@ -19,9 +18,9 @@ import yaml
 from helpers import copy_course, gradebook_rows, scores, write_nb
 from variants import answer, prepend
 
-from autograder import notes
-from autograder.grading import FAILED, GRADED, autograde
-from autograder.submissions import import_submissions
+from autograder.course.submissions import import_submissions
+from autograder.grading.pipeline import FAILED, GRADED, autograde
+from autograder.render import notes
 
 distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.slow

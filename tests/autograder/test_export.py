@@ -13,9 +13,9 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from autograder import cli
-from autograder.config import COURSE_ID, Course
-from autograder.release import release_assignments
-from autograder.reports import export_grades, summary_table
+from autograder.course.config import COURSE_ID, Course
+from autograder.course.release import release_assignments
+from autograder.course.reports import export_grades, summary_table
 
 pytestmark = pytest.mark.slow
 A, B, NB = "01-sample", "02-other", "sample"

@@ -10,9 +10,9 @@ import pytest
 from jupyter_client import BlockingKernelClient
 from jupyter_core.utils import run_sync
 
-from autograder import forking, isolation, sandbox
-from autograder.config import Limits, kernel_config
-from autograder.isolation import SandboxedKernelManager
+from autograder.course.config import Limits, kernel_config
+from autograder.sandbox import executor, forking, isolation
+from autograder.sandbox.isolation import SandboxedKernelManager
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not isolation.probe()[0], reason="bubblewrap cannot run here")]
@@ -136,15 +136,15 @@ def test_a_kernel_that_kills_its_factory_costs_only_itself(monkeypatch):
     the next kernel from a new factory?"""
     monkeypatch.setattr(forking, "REPLY_SECONDS", 2)
     for attack in ("os.kill(os.getppid(), 9)", "os.kill(os.getppid(), 19)"):  # SIGKILL, SIGSTOP
-        factory = sandbox._factory("python3", {"attack": attack}, CONFIG, "import numpy\n")
+        factory = executor._factory("python3", {"attack": attack}, CONFIG, "import numpy\n")
         manager, client = start(factory)
         client.execute(f"import os\n{attack}")
         status = run_sync(manager.provisioner.wait)()
         assert status == forking.KILLED and not factory.alive
         stop(manager, client)
-        again = sandbox._factory("python3", {"attack": attack}, CONFIG, "import numpy\n")
+        again = executor._factory("python3", {"attack": attack}, CONFIG, "import numpy\n")
         assert again is not factory
         manager, client = start(again)
         assert run(client, "print(6 * 7)") == "42\n"
         stop(manager, client)
-    sandbox.close_factories()
+    executor.close_factories()

@@ -23,12 +23,13 @@ from variants import answer, cell, prepend
 
 import autograder
 import cnnlib
-from autograder import isolation, notes
-from autograder.config import Course, Limits
-from autograder.grading import autograde
-from autograder.isolation import IsolationUnavailable
-from autograder.reports import generate_feedback
-from autograder.submissions import import_submissions
+from autograder.course.config import Course, Limits
+from autograder.course.reports import generate_feedback
+from autograder.course.submissions import import_submissions
+from autograder.grading.pipeline import autograde
+from autograder.render import notes
+from autograder.sandbox import isolation
+from autograder.sandbox.isolation import IsolationUnavailable
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not isolation.probe()[0], reason="bubblewrap cannot run here")]
@@ -331,7 +332,7 @@ def test_what_the_kernel_may_read_stays_visible_when_it_lives_under_tmp(tmp_path
     nothing else of /tmp?"""
     from jupyter_core.utils import run_sync
 
-    from autograder.config import kernel_config
+    from autograder.course.config import kernel_config
 
     data, other = tmp_path / "data", tmp_path / "other"
     data.mkdir()

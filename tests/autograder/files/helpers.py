@@ -7,11 +7,11 @@ import sqlite3
 from pathlib import Path
 
 import nbformat
+import sample_course
 from jupyter_core.utils import run_sync
 
-import sample_course
-from autograder.config import Course, Limits, kernel_config
-from autograder.isolation import SandboxedKernelManager
+from autograder.course.config import Course, Limits, kernel_config
+from autograder.sandbox.isolation import SandboxedKernelManager
 
 # Small limits keep hostile submissions quick: an endless loop costs 5 s per cell.
 TEST_LIMITS = Limits(cell_timeout=5, memory_mb=2048, output_chars=20_000)

@@ -1,6 +1,6 @@
 """What a notebook's cells are to the grader: which are graded tests, which names are answers.
 
-Graded test cells run in the grader's own process (``autograder.harness``), not in the
+Graded test cells run in the grader's own process (``autograder.judge.harness``), not in the
 submission's kernel. So that they can, they follow three rules, which
 :func:`contract_problems` checks for each course notebook (a test runs it in CI):
 

@@ -2,9 +2,9 @@
 
 A new kernel costs about a second of CPU to boot and another to import NumPy and Matplotlib
 (several with Keras): as much as a short notebook's cells. A :class:`KernelFactory` boots one sandbox per
-grading process and assignment, running ``autograder.zygote``, which does both once; each kernel
+grading process and assignment, running ``autograder.sandbox.zygote``, which does both once; each kernel
 is then a fork of it (about 0.3 s of CPU). What keeps the kernels of successive submissions
-apart is described in ``autograder.zygote``; the grader's side of it is here:
+apart is described in ``autograder.sandbox.zygote``; the grader's side of it is here:
 
 - each kernel's folder (its scratch copy, sockets and connection file) is made inside the one
   folder the sandbox may write, and every other folder there is deleted before a kernel starts;
@@ -27,7 +27,7 @@ import time
 
 from jupyter_client.provisioning import LocalProvisioner
 
-from autograder.isolation import SandboxedKernelManager
+from autograder.sandbox.isolation import SandboxedKernelManager
 
 BOOT_SECONDS = 300  # the imports, Keras's included, on a machine busy with other grading
 REPLY_SECONDS = 10
@@ -49,7 +49,7 @@ class KernelFactory:
         preload_file.write_text(preload)
         requests, self._requests = os.pipe()
         self._replies, replies = os.pipe()
-        command = [sys.executable, "-m", "autograder.zygote", str(requests), str(replies), str(preload_file)]
+        command = [sys.executable, "-m", "autograder.sandbox.zygote", str(requests), str(replies), str(preload_file)]
         self.process = subprocess.Popen(self.settings.sandbox_command(command, writable=self.kernels),
                                         pass_fds=(requests, replies))
         os.close(requests)

@@ -15,7 +15,12 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from autograder.config import COURSE_SOURCE, DEFAULT_COURSE_ROOT, Course, check_step
+from autograder.course.config import (
+    COURSE_SOURCE,
+    DEFAULT_COURSE_ROOT,
+    Course,
+    check_step,
+)
 
 # Text that must never reach a student: nbgrader removes the regions these markers open.
 INSTRUCTOR_ONLY = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
@@ -27,7 +32,7 @@ def release_assignments(course, assignments=None, progress=False):
     Idempotent: releasing again rebuilds the same release and leaves the gradebook as it was.
 
     Args:
-        course: an :class:`autograder.config.Course`.
+        course: an :class:`autograder.course.config.Course`.
         assignments: assignment ids, or None for every assignment in the course source.
         progress: show a progress bar.
 
@@ -105,7 +110,7 @@ def released(course, assignments=None):
     """The assignments a grading step works on: ``assignments``, each checked, or every released one.
 
     Args:
-        course: an :class:`autograder.config.Course`.
+        course: an :class:`autograder.course.config.Course`.
         assignments: assignment ids, or None (or empty) for every assignment released so far.
 
     Returns:

@@ -4,12 +4,12 @@
 sends each submission's grading to the cluster's workers instead of the local process pool, with
 the same guarantees:
 
-- a task is one call of :func:`autograder.grading.grade_submission`, in a private temporary course
+- a task is one call of :func:`autograder.grading.pipeline.grade_submission`, in a private temporary course
   root on the worker, inside the same sandbox as local grading;
 - a task's input and result are plain data: the submission's files, the assignment's source files
   and the gradebook snapshot travel as bytes, and the autograded notebooks come back as bytes, so
   the workers need no shared file system;
-- only the instructor's process writes the gradebook (``grading._record``, as for the local pool);
+- only the instructor's process writes the gradebook (``pipeline._record``, as for the local pool);
 - a worker that dies has its submissions graded again elsewhere (Dask's scheduler reschedules
   them); a submission in flight on a dying worker more often than the scheduler's
   ``distributed.scheduler.allowed-failures`` allows (set it to 1: a second death) is recorded as
@@ -33,7 +33,7 @@ import uuid
 import warnings
 from pathlib import Path
 
-from autograder.withheld import assignment_settings, build_library
+from autograder.judge.withheld import assignment_settings, build_library
 
 SCHEDULER_VARIABLE = "CNN_COURSE_SCHEDULER"
 KILLED = "the submission's grading worker died {times} (the submission killed it, or its machine was lost)"
@@ -45,20 +45,20 @@ def run_on_dask(job, students, address):
     """Yield one result per student, grading each submission as a task on a Dask cluster.
 
     Args:
-        job: the grading job of :func:`autograder.grading.autograde`: root, source, limits (a dict),
+        job: the grading job of :func:`autograder.grading.pipeline.autograde`: root, source, limits (a dict),
             template (gradebook snapshot), assignment.
         students: student ids whose ``<root>/submitted/<student>/<assignment>`` is graded.
         address: the scheduler, e.g. ``tcp://10.0.0.5:8786``, or a ``distributed.Client``.
 
     Yields:
         the result dicts of ``grade_submission`` (plain data), with ``autograded`` and ``work``
-        pointing at local temporary folders for ``grading._record`` to move and delete; a
-        submission whose workers kept dying, or whose task raised, gets ``grading._failed``'s result.
+        pointing at local temporary folders for ``pipeline._record`` to move and delete; a
+        submission whose workers kept dying, or whose task raised, gets ``pipeline._failed``'s result.
     """
     from distributed import Client, as_completed
     from distributed.scheduler import KilledWorker
 
-    from autograder import grading
+    from autograder.grading import pipeline
 
     assignment = job["assignment"]
     client = address if isinstance(address, Client) else Client(address, set_as_default=False)
@@ -86,9 +86,9 @@ def run_on_dask(job, students, address):
             try:
                 result = future.result()
             except KilledWorker:
-                result = grading._failed(student, assignment, KILLED.format(times=times))
+                result = pipeline._failed(student, assignment, KILLED.format(times=times))
             except Exception as error:  # a bug of ours, or a worker without the course installed
-                result = grading._failed(student, assignment, f"{type(error).__name__}: {error}")
+                result = pipeline._failed(student, assignment, f"{type(error).__name__}: {error}")
             future.release()
             yield unpack_result(result)
     finally:
@@ -108,7 +108,7 @@ def grade_task(student, assignment, limits, submission, source, template, withhe
         submission: the files of ``submitted/<student>/<assignment>`` (:func:`pack`'s bytes).
         source: the files of the assignment's source folder (:func:`pack`'s bytes).
         template: the gradebook snapshot (SQLite file bytes).
-        withheld: the library functions withheld from the kernel (``autograder.withheld``); the
+        withheld: the library functions withheld from the kernel (``autograder.judge.withheld``); the
             worker makes its own withheld copy of its ``cnnlib``.
 
     Returns:
@@ -116,7 +116,7 @@ def grade_task(student, assignment, limits, submission, source, template, withhe
         bytes (or None) and ``work`` by None: nothing of the worker's file system is left behind.
     """
     import cnnlib
-    from autograder import grading
+    from autograder.grading import pipeline
 
     scratch = Path(tempfile.mkdtemp(prefix="cnn-course-task-"))
     try:
@@ -127,7 +127,7 @@ def grade_task(student, assignment, limits, submission, source, template, withhe
         library = scratch / "library"
         build_library(Path(cnnlib.__file__).resolve().parent, withheld, library)
         # The task's kernel factory ends with it: it is bound to this task's library.
-        result = grading.grade_submission(str(root), str(sources), limits, str(scratch / "template.db"),
+        result = pipeline.grade_submission(str(root), str(sources), limits, str(scratch / "template.db"),
                                           assignment, student, library=str(library), more_to_come=False)
         autograded = result["autograded"]
         result["autograded"] = pack(Path(autograded)) if autograded and Path(autograded).is_dir() else None
@@ -140,7 +140,7 @@ def grade_task(student, assignment, limits, submission, source, template, withhe
 
 
 def unpack_result(result):
-    """A task's result as ``grading._record`` takes it: the autograded bytes in a local folder."""
+    """A task's result as ``pipeline._record`` takes it: the autograded bytes in a local folder."""
     if not isinstance(result.get("autograded"), bytes):
         return dict(result, autograded=None)
     work = Path(tempfile.mkdtemp(prefix="cnn-course-result-"))

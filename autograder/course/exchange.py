@@ -30,9 +30,9 @@ from pathlib import Path
 
 from nbgrader.exchange.default.submit import ExchangeSubmit
 
-from autograder import notes
-from autograder.config import COURSE_ID, check_step
-from autograder.release import release_assignments
+from autograder.course.config import COURSE_ID, check_step
+from autograder.course.release import release_assignments
+from autograder.render import notes
 
 FORGED_PREFIX = ".set-aside+"
 
@@ -137,7 +137,7 @@ class PrivateSubmit(ExchangeSubmit):
     folders ``0770`` and its files ``0640``. Their group is the instructor's (the exchange's
     ``inbound/`` is set-group-id) or the student's own, of which the hub makes the instructor a
     member (deploy/setup_hub.py). Configured for the students' servers with
-    ``c.ExchangeFactory.submit = "autograder.exchange.PrivateSubmit"``.
+    ``c.ExchangeFactory.submit = "autograder.course.exchange.PrivateSubmit"``.
     """
 
     def copy_files(self):

@@ -1,4 +1,4 @@
-"""Start a kernel under resource limits: ``python -m autograder.launcher [LIMITS] -- CMD...``.
+"""Start a kernel under resource limits: ``python -m autograder.sandbox.launcher [LIMITS] -- CMD...``.
 
 The kernel manager puts this in front of the kernel's command line (or of bubblewrap's, which
 starts the kernel). It sets the limits on its own process and then *replaces* itself with the
@@ -102,7 +102,7 @@ def remove_cgroup(name):
 
 
 def parse(argv):
-    parser = argparse.ArgumentParser(prog="python -m autograder.launcher")
+    parser = argparse.ArgumentParser(prog="python -m autograder.sandbox.launcher")
     parser.add_argument("--memory-mb", type=int, required=True)
     parser.add_argument("--cpu-seconds", type=int)
     parser.add_argument("--file-mb", type=int)

@@ -5,12 +5,12 @@
   cell stays, as an ordinary cell), and the flags and points of known cells are restored from the
   gradebook, so that invented or edited metadata can neither earn points nor crash the grading.
 - :class:`AddGradingNotes` (feedback): puts the grader's notes about a submission (see
-  ``autograder.notes``) in a Markdown cell at the top of the feedback.
+  ``autograder.render.notes``) in a Markdown cell at the top of the feedback.
 - :class:`HideHiddenTracebacks` (feedback): a failed hidden test shows its message only.
 - :class:`ClearHiddenTestCells` (feedback): nbgrader's ``ClearHiddenTests`` on test cells only,
   so that a student's own cell that mentions the markers is just text.
 - :class:`SanitizeNotebook` (autograde and feedback): nothing from a submission left live
-  (``autograder.sanitize``).
+  (``autograder.render.sanitize``).
 """
 
 import html
@@ -19,9 +19,9 @@ from nbformat.v4 import new_markdown_cell
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 
-from autograder import notes
-from autograder.sanitize import sanitize_notebook
-from autograder.testcells import is_test_cell
+from autograder.judge.testcells import is_test_cell
+from autograder.render import notes
+from autograder.render.sanitize import sanitize_notebook
 
 
 class DropUnknownCells(NbGraderPreprocessor):
@@ -102,7 +102,7 @@ class ClearHiddenTestCells(ClearHiddenTests):
 
 
 class SanitizeNotebook(NbGraderPreprocessor):
-    """Keep only inert outputs, markdown, attachments and metadata (``autograder.sanitize``)."""
+    """Keep only inert outputs, markdown, attachments and metadata (``autograder.render.sanitize``)."""
 
     def preprocess(self, nb, resources):
         return sanitize_notebook(nb), resources

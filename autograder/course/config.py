@@ -9,7 +9,7 @@ link, so plain ``nbgrader`` commands run inside the root work too: the root gets
 Layout of a course root::
 
     instructor/
-        nbgrader_config.py      # two lines: load autograder.config.nbgrader_config
+        nbgrader_config.py      # two lines: load autograder.course.config.nbgrader_config
         source -> ../course     # the project's source assignments
         release/ submitted/ autograded/ feedback/ exchange/
         gradebook.db            # nbgrader's gradebook (SQLite)
@@ -24,7 +24,8 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+GRADER_PACKAGE = Path(__file__).resolve().parents[1]  # autograder/
+PROJECT_ROOT = GRADER_PACKAGE.parent
 COURSE_SOURCE = PROJECT_ROOT / "course"
 DEFAULT_COURSE_ROOT = PROJECT_ROOT / "instructor"
 COURSE_ID = "cnn-course"
@@ -34,8 +35,8 @@ COURSE_ID = "cnn-course"
 ASSIGNMENT_PATTERN = re.compile(r"^[0-9][0-9]-[A-Za-z0-9_.-]+$")
 
 _CONFIG_FILE = '''\
-# Written by `cnn-course`: the course's nbgrader settings live in autograder/config.py.
-from autograder.config import nbgrader_config, Limits
+# Written by `cnn-course`: the course's nbgrader settings live in autograder/course/config.py.
+from autograder.course.config import nbgrader_config, Limits
 
 c.merge(nbgrader_config(root={root!r}, limits=Limits(**{limits!r})))
 '''
@@ -82,7 +83,7 @@ class Course:
         source: the folder of source assignments (the project's ``course/`` by default).
         limits: resource limits for grading.
         library: a folder holding the copy of ``cnnlib`` that grading kernels see in place of the
-            real one (``autograder.withheld``); empty for the real one.
+            real one (``autograder.judge.withheld``); empty for the real one.
     """
 
     root: Path = DEFAULT_COURSE_ROOT
@@ -201,15 +202,32 @@ def nbgrader_config(root, limits=None, library=""):
     Returns:
         a ``traitlets.config.Config`` for nbgrader's apps, converters and ``NbGraderAPI``.
     """
-    # Imported here so that importing autograder.config stays cheap for tools that only need paths.
-    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+    # Imported here so that importing autograder.course.config stays cheap for tools that only need paths.
+    from nbconvert.preprocessors import (
+        ClearMetadataPreprocessor,
+        CSSHTMLHeaderPreprocessor,
+    )
     from nbgrader.preprocessors import (
-        AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds,
-        GetGrades, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+        AssignLatePenalties,
+        CheckCellMetadata,
+        ClearOutput,
+        DeduplicateIds,
+        GetGrades,
+        IgnorePattern,
+        LimitOutput,
+        OverwriteCells,
+        OverwriteKernelspec,
+        SaveAutoGrades,
+    )
 
-    from autograder.preprocessors import (
-        AddGradingNotes, ClearHiddenTestCells, DropUnknownCells, HideHiddenTracebacks, SanitizeNotebook)
-    from autograder.sandbox import GuardedExecute
+    from autograder.render.preprocessors import (
+        AddGradingNotes,
+        ClearHiddenTestCells,
+        DropUnknownCells,
+        HideHiddenTracebacks,
+        SanitizeNotebook,
+    )
+    from autograder.sandbox.executor import GuardedExecute
 
     limits = limits or Limits()
     c = Config()
@@ -250,8 +268,7 @@ def kernel_config(limits, library=""):
     """The settings of grading kernels: the sandbox, its limits and what it may read."""
     import cnnlib
     import cnnlib.data
-
-    from autograder.isolation import resolve
+    from autograder.sandbox.isolation import resolve
 
     sandboxed, _ = resolve(limits.isolation)
     folders, variables = cnnlib.data.data_folders()
@@ -264,5 +281,5 @@ def kernel_config(limits, library=""):
     k.environment = variables
     real = str(Path(cnnlib.__file__).resolve().parent)
     k.library = {real: str(Path(library) / "cnnlib") if library else real,
-                 str(Path(__file__).resolve().parent): str(Path(__file__).resolve().parent)}
+                 str(GRADER_PACKAGE): str(GRADER_PACKAGE)}
     return c

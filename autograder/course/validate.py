@@ -19,7 +19,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbconvert.filters import strip_ansi
 from nbgrader.validator import Validator
 
-from autograder.config import Limits, execute_config
+from autograder.course.config import Limits, execute_config
 
 
 class QuietKernelManager(AsyncKernelManager):

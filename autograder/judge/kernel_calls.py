@@ -1,9 +1,9 @@
 """The kernel's side of the graded tests: look up an answer, call a student's function.
 
-The grader (``autograder.harness``) listens on a Unix socket in the kernel's own folder and runs
+The grader (``autograder.judge.harness``) listens on a Unix socket in the kernel's own folder and runs
 ``serve(path, token)`` in the kernel once; ``serve`` connects, sends the token (which only the
 grader and this kernel know, so that no other process can pose as it), and then answers one
-request after another, each a message of ``autograder.wire``, until the grader sends
+request after another, each a message of ``autograder.judge.wire``, until the grader sends
 ``{"op": "stop"}`` or closes the connection. One round trip costs well under a millisecond, where
 a request sent as code to execute costs about ten.
 
@@ -30,7 +30,7 @@ import socket
 
 import numpy as np
 
-from autograder import wire
+from autograder.judge import wire
 
 
 def serve(path, token):

@@ -3,13 +3,13 @@
 The verdict of a test cell depends on nothing the submission's process can change. The test's
 code (the release's, restored by nbgrader), the reference library and the checks all live here;
 the kernel only runs the student's functions on the test's inputs and sends back their results,
-as plain data (``autograder.wire``). A name that the student's solution cells bind becomes, in
+as plain data (``autograder.judge.wire``). A name that the student's solution cells bind becomes, in
 the test's namespace:
 
 - a :class:`StudentFunction` when the kernel holds a function under that name: calling it copies
   the arguments into the kernel, runs the student's function there and copies the result back.
   An argument it changes in place fails the test ("changed its argument `x`"), unless the
-  notebook declares that the function may change it (``"mutates"``, see ``autograder.withheld``),
+  notebook declares that the function may change it (``"mutates"``, see ``autograder.judge.withheld``),
   in which case the change is copied back into the test's object;
 - a copy of the value otherwise.
 
@@ -31,10 +31,15 @@ from pathlib import Path
 import numpy as np
 from jupyter_core.utils import run_sync
 
-from autograder import wire
 from autograder.checks import CheckFailed, values_hidden
-from autograder.testcells import free_names, is_hidden, nbgrader_flags, python_source
-from autograder.withheld import ReferenceWithheld
+from autograder.judge import wire
+from autograder.judge.testcells import (
+    free_names,
+    is_hidden,
+    nbgrader_flags,
+    python_source,
+)
+from autograder.judge.withheld import ReferenceWithheld
 
 NOT_SHOWN = "its message is not shown for hidden tests"
 POLL_SECONDS = 0.2  # how often a wait for the kernel checks that it lives and is in time
@@ -60,7 +65,7 @@ class KernelLink:
     """Requests to the submission's kernel through a running ``GuardedExecute``.
 
     The first request opens a connection: a Unix socket this side listens on, in the kernel's own
-    folder, and ``autograder.kernel_calls.serve`` run in the kernel, which connects and proves
+    folder, and ``autograder.judge.kernel_calls.serve`` run in the kernel, which connects and proves
     itself with a one-time token. A call that times out, a kernel that dies or a connection that
     breaks closes it (and the executor makes the kernel responsive again); the next request opens
     a new one.
@@ -75,7 +80,7 @@ class KernelLink:
         self._interrupted = None
 
     def request(self, payload, callbacks=None):
-        """Send one request (a dict, see ``autograder.kernel_calls``) and return the reply dict."""
+        """Send one request (a dict, see ``autograder.judge.kernel_calls``) and return the reply dict."""
         self._interrupted = None
         try:
             if self.connection is None:
@@ -122,7 +127,7 @@ class KernelLink:
             os.chmod(path, 0o600)
             listener.listen(4)
             listener.settimeout(POLL_SECONDS)
-            code = f"__import__('autograder.kernel_calls').kernel_calls.serve({str(path)!r}, {token!r})"
+            code = f"__import__('autograder.judge.kernel_calls', fromlist=['serve']).serve({str(path)!r}, {token!r})"
             msg_id = self.executor.kc.execute(code, silent=True, store_history=False, stop_on_error=False)
             while self.connection is None:
                 try:

@@ -12,7 +12,7 @@ from pathlib import Path
 from nbformat import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests
 
-from autograder.sandbox import KERNEL_DIED, NOT_RUN, TIMEOUT_ERROR, TRUNCATED
+from autograder.sandbox.executor import KERNEL_DIED, NOT_RUN, TIMEOUT_ERROR, TRUNCATED
 
 STAGES = ("import", "grading", "feedback")
 

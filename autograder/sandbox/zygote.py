@@ -1,8 +1,8 @@
 """Inside a grading sandbox: start kernels by forking one process that has imported their modules.
 
-    python -m autograder.zygote REQUESTS_FD REPLIES_FD PRELOAD_FILE
+    python -m autograder.sandbox.zygote REQUESTS_FD REPLIES_FD PRELOAD_FILE
 
-Run by ``autograder.forking.KernelFactory`` as the sandbox's command, in place of a kernel. It
+Run by ``autograder.sandbox.forking.KernelFactory`` as the sandbox's command, in place of a kernel. It
 imports ipykernel and runs the code in PRELOAD_FILE (the assignment's imports: NumPy, Matplotlib,
 Keras; if they include ``cnnlib.data``, it also reads the data files ahead), then answers one
 request at a time, each a line of JSON read from the pipe REQUESTS_FD, with a line of JSON

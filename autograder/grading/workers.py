@@ -19,7 +19,7 @@ import warnings
 
 from sqlalchemy.exc import SAWarning
 
-PRELOAD = ["autograder.grading", "autograder.reports"]
+PRELOAD = ["autograder.grading.pipeline", "autograder.course.reports"]
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
 
 

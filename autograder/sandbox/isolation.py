@@ -2,19 +2,19 @@
 
 :class:`SandboxedKernelManager` starts each grading kernel as
 
-    python -m autograder.launcher LIMITS -- bwrap OPTIONS -- python -m ipykernel_launcher -f CONN
+    python -m autograder.sandbox.launcher LIMITS -- bwrap OPTIONS -- python -m ipykernel_launcher -f CONN
 
 - **namespaces** (bubblewrap): its own user (uid 65534, no capabilities), PID, network, IPC, UTS
   and mount namespaces. ``/`` is an empty read-only tmpfs holding, read-only, only ``/usr``, the
   Python environment, the course library (``cnnlib``, with the assignment's graded references
-  withheld: see ``autograder.withheld``), ``autograder`` (the checks the notebooks import) and the
+  withheld: see ``autograder.judge.withheld``), ``autograder`` (the checks the notebooks import) and the
   data sets; read-write, only the kernel's scratch copy of the assignment's files and its socket
   folder. No course root, no ``course/``, no home directory, no other kernel's files.
 - **no network**: the kernel talks to the grader over IPC sockets in its own folder
   (``transport="ipc"``); its network namespace has nothing but an isolated loopback.
 - **everything it starts dies with it**: bubblewrap is PID 1 of the kernel's PID namespace, and
   ``--die-with-parent`` ends it with the grader.
-- **limits** (``autograder.launcher``, set before bubblewrap starts, inherited and impossible to
+- **limits** (``autograder.sandbox.launcher``, set before bubblewrap starts, inherited and impossible to
   raise without privileges): address space, CPU seconds, file size, open files, and processes
   (a pids cgroup, where one can be made).
 - interrupts are sent as messages, since signals would reach bubblewrap, not the kernel.
@@ -123,7 +123,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kwargs):
         if self.factory is not None and self.provisioner is None:
-            from autograder.forking import ForkedProvisioner
+            from autograder.sandbox.forking import ForkedProvisioner
 
             self.provisioner = ForkedProvisioner(kernel_id=self.kernel_id or "", kernel_spec=self.kernel_spec,
                                                  parent=self, factory=self.factory)
@@ -146,8 +146,8 @@ class SandboxedKernelManager(AsyncKernelManager):
             # No namespaces to hide the real library: the withheld copy comes first on the path.
             copies = sorted({str(Path(shown).parent) for real, shown in self.library.items() if real != shown})
             limits += [f"--python-path={path}" for path in copies]
-            return [sys.executable, "-m", "autograder.launcher", *limits, "--", *command]
-        launcher = [sys.executable, "-m", "autograder.launcher", *limits, "--"]
+            return [sys.executable, "-m", "autograder.sandbox.launcher", *limits, "--", *command]
+        launcher = [sys.executable, "-m", "autograder.sandbox.launcher", *limits, "--"]
         return launcher + self._bwrap_command(writable) + ["--", *command]
 
     def _bwrap_command(self, writable=None):
@@ -208,7 +208,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def remove_run_folder(self):
         """Delete the run folder, and the pids cgroup of what was started in it."""
-        from autograder.launcher import remove_cgroup
+        from autograder.sandbox.launcher import remove_cgroup
 
         remove_cgroup(self.run_dir.name)
         shutil.rmtree(self.run_dir, ignore_errors=True)

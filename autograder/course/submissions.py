@@ -5,7 +5,7 @@ Accepted input, a folder or a ``.zip`` of either form (mixed is fine)::
     alice.ipynb                  # the notebook, named by student id
     bob/edge_detection.ipynb     # a folder per student holding the assignment's notebook
 
-What is wrong with a file becomes a note (``autograder.notes``) instead of an error, and the
+What is wrong with a file becomes a note (``autograder.render.notes``) instead of an error, and the
 import goes on: non-UTF-8 bytes are replaced; a file that is not a notebook, is empty or is
 missing counts as a missing notebook (nbgrader then scores it 0); a renamed notebook is graded
 under its released name when it is the only candidate; extra files are ignored; of two
@@ -27,8 +27,8 @@ from pathlib import Path, PurePosixPath
 
 import nbformat
 
-from autograder import notes
-from autograder.release import released
+from autograder.course.release import released
+from autograder.render import notes
 
 MAX_NOTEBOOK_BYTES = 200 * 1024 * 1024
 
@@ -47,7 +47,7 @@ def import_submissions(course, assignment, source):
     """Import a folder or zip of submissions for one assignment.
 
     Args:
-        course: an :class:`autograder.config.Course` whose assignment has been released.
+        course: an :class:`autograder.course.config.Course` whose assignment has been released.
         assignment: the assignment id.
         source: a folder or a ``.zip`` file.
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from autograder import notes
-from autograder.config import COURSE_ID, Course, Limits, check_step
-from autograder.release import released
-from autograder.testcells import test_labels
-from autograder.workers import default_width, worker_pool
+from autograder.course.config import COURSE_ID, Course, Limits, check_step
+from autograder.course.release import released
+from autograder.grading.workers import default_width, worker_pool
+from autograder.judge.testcells import test_labels
+from autograder.render import notes
 
 
 def generate_feedback(course, assignment, students=None, workers=None, progress=True):

@@ -3,12 +3,12 @@
 nbgrader's ``Execute`` already interrupts a cell that runs past ``Execute.timeout`` and scores it
 0. :class:`GuardedExecute` adds what a class of a few hundred students needs:
 
-- the kernel runs in a sandbox under resource limits (``autograder.isolation``), with the
-  assignment's graded references withheld from its copy of ``cnnlib`` (``autograder.withheld``);
+- the kernel runs in a sandbox under resource limits (``autograder.sandbox.isolation``), with the
+  assignment's graded references withheld from its copy of ``cnnlib`` (``autograder.judge.withheld``);
 - the notebook runs in two phases. First the kernel runs every cell that is not a graded test,
   in order: the student's code and the notebook's own. Then the graded test cells run, in order,
   in this (the grader's) process, calling the student's functions in the kernel
-  (``autograder.harness``): no verdict depends on what the submission's process can change, and
+  (``autograder.judge.harness``): no verdict depends on what the submission's process can change, and
   the kernel never sees a test's code or its expected values;
 - a kernel that dies (``os._exit``, killed, out of memory) or ignores the interrupt after a
   timeout costs the cell that did it: the kernel is restarted, the cells that had run fine before
@@ -21,7 +21,7 @@ nbgrader's ``Execute`` already interrupts a cell that runs past ``Execute.timeou
   directory, which is all of the disk it may write;
 - in the sandbox, each kernel is forked from a process that has already imported what the
   assignment's cells import (NumPy, Matplotlib, Keras: ``testcells.preload_code``), one per
-  grading process and assignment (``autograder.forking``), which saves most of a kernel's start.
+  grading process and assignment (``autograder.sandbox.forking``), which saves most of a kernel's start.
   Without the sandbox (no bubblewrap), each kernel boots and imports on its own.
 """
 
@@ -42,10 +42,15 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
-from autograder.forking import KernelFactory
-from autograder.isolation import KEPT_VARIABLES, SandboxedKernelManager
-from autograder.testcells import answer_names, first_code_cell, is_test_cell, preload_code
-from autograder.withheld import METADATA_KEY
+from autograder.judge.testcells import (
+    answer_names,
+    first_code_cell,
+    is_test_cell,
+    preload_code,
+)
+from autograder.judge.withheld import METADATA_KEY
+from autograder.sandbox.forking import KernelFactory
+from autograder.sandbox.isolation import KEPT_VARIABLES, SandboxedKernelManager
 
 TIMEOUT_ERROR = "CellTimeoutError"  # nbgrader's Execute.error_on_timeout ename
 KERNEL_DIED = "KernelDied"
@@ -170,7 +175,7 @@ class GuardedExecute(Execute):
 
     def _run_tests(self):
         """Phase two: the graded test cells, here, against the kernel's answers."""
-        from autograder.harness import TestHarness
+        from autograder.judge.harness import TestHarness
 
         if not self._deferred:
             return

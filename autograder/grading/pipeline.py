@@ -28,11 +28,12 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import rmtree
 from sqlalchemy.exc import SAWarning
 
-from autograder import cluster, notes
-from autograder.config import COURSE_ID, Course, Limits
-from autograder.isolation import resolve
-from autograder.withheld import assignment_settings, build_library
-from autograder.workers import default_width, worker_pool
+from autograder.course.config import COURSE_ID, Course, Limits
+from autograder.grading import cluster
+from autograder.grading.workers import default_width, worker_pool
+from autograder.judge.withheld import assignment_settings, build_library
+from autograder.render import notes
+from autograder.sandbox.isolation import resolve
 
 GRADED, MISSING, FAILED = "graded", "missing", "failed"
 
@@ -41,13 +42,13 @@ def autograde(course, assignment, students=None, workers=None, force=False, prog
     """Grade the submitted notebooks of one assignment and record the grades.
 
     Args:
-        course: an :class:`autograder.config.Course` (assignment released, submissions imported).
+        course: an :class:`autograder.course.config.Course` (assignment released, submissions imported).
         assignment: the assignment id.
         students: student ids to grade, or None for everyone who submitted.
         workers: parallel grading processes (default: the number of CPU cores).
         force: grade again submissions already graded (otherwise only new or changed ones).
         progress: show a progress bar.
-        scheduler: a Dask scheduler address (``tcp://HOST:8786``): grade there (autograder.cluster).
+        scheduler: a Dask scheduler address (``tcp://HOST:8786``): grade there (autograder.grading.cluster).
 
     Returns:
         dict student -> result (status, notes, grades), for the submissions graded in this run.
@@ -173,7 +174,7 @@ def grade_submission(root, source, limits, template, assignment, student, librar
     """Grade one submission in a temporary course root (runs in a worker process).
 
     ``more_to_come``: whether this process may grade another submission of the assignment after
-    this one, so that its kernel factory is worth keeping (``autograder.forking``).
+    this one, so that its kernel factory is worth keeping (``autograder.sandbox.forking``).
 
     Returns:
         dict with student, assignment, status (graded, missing or failed), grades
@@ -182,21 +183,21 @@ def grade_submission(root, source, limits, template, assignment, student, librar
         work (temporary folder to delete) and, once graded, timings (seconds per phase: copying,
         kernel start, notebook cells, test cells, total).
     """
-    from autograder import sandbox
+    from autograder.sandbox import executor
 
     try:
         return _grade(root, source, limits, template, assignment, student, library)
     finally:
         if not more_to_come:
-            sandbox.close_factories()
+            executor.close_factories()
 
 
 def _grade(root, source, limits, template, assignment, student, library):
-    from autograder import sandbox
+    from autograder.sandbox import executor
 
     began = time.perf_counter()
-    for phase in sandbox.timings:
-        sandbox.timings[phase] = 0.0
+    for phase in executor.timings:
+        executor.timings[phase] = 0.0
     limits = Limits(**limits)
     work = Path(tempfile.mkdtemp(prefix="cnn-course-worker-"))
     local = Course(root=work, source=work / "source", limits=limits, library=library)
@@ -218,7 +219,7 @@ def _grade(root, source, limits, template, assignment, student, library):
             result["notes"] += notes.metadata_problems(nbformat.read(path, 4), gb, path.stem, assignment)
 
     outcome = local.api().autograde(assignment, student, force=True, create=True)
-    result["timings"] = dict(sandbox.timings, copying=copying, total=time.perf_counter() - began)
+    result["timings"] = dict(executor.timings, copying=copying, total=time.perf_counter() - began)
     if not outcome["success"]:
         failed = _failed(student, assignment, _cause(outcome.get("log", "")))
         result.update(failed, notes=result["notes"] + failed["notes"], work=str(work))

@@ -84,7 +84,7 @@ def _stub_functions(text, functions, module):
         message = json.dumps(f"{module}.{name} is withheld while this assignment is graded: "
                              "the grade is for your own implementation.")
         node.body = docstring + ast.parse(
-            f"raise __import__('autograder.withheld', fromlist=['ReferenceWithheld'])"
+            f"raise __import__('autograder.judge.withheld', fromlist=['ReferenceWithheld'])"
             f".ReferenceWithheld({message})").body
     return ast.unparse(tree) + "\n"
 
