@@ -173,6 +173,9 @@ def _run_cell(page, index):
 
 
 def _error_text(page, index):
+    # JupyterLab renders only the cells near the view (its default windowing): look at the cell first.
+    _cell(page, index).scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
     errors = _cell(page, index).locator('[data-mime-type="application/vnd.jupyter.stderr"]')
     return errors.inner_text() if errors.count() else ""
 
