@@ -61,11 +61,9 @@ DEFAULT_HUB_DIR = Path("/srv/cnn-course")
 PROXY = PROJECT / "node_modules" / ".bin" / "configurable-http-proxy"
 SETTINGS = "hub.json"
 AUTHENTICATORS = ("native", "pam")
-# What the students' servers leave out: nbgrader's instructor tools (the server extensions and
-# the JupyterLab plugins), so that the Assignments tab, Validate and fetch-feedback remain.
-STUDENT_SERVER_EXTENSIONS_OFF = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
-STUDENT_LAB_PLUGINS_OFF = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
-                           "@jupyter/nbgrader:course-list")
+# What the students' servers leave out: nbgrader's instructor tools, so that the Assignments tab,
+# Validate and fetch-feedback remain. The same settings serve `make lab`'s student tree.
+STUDENT_SETTINGS = PROJECT / "jupyter" / "student"
 STUDENT_NBGRADER_CONFIG = '''\
 # Written by deploy/setup_hub.py: the students' side of nbgrader's exchange.
 c.CourseDirectory.course_id = {course_id!r}
@@ -148,11 +146,9 @@ def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", por
     (student_config / "nbgrader_config.py").write_text(
         STUDENT_NBGRADER_CONFIG.format(course_id=COURSE_ID, exchange=str(exchange),
                                        max_submission_kb=MAX_SUBMISSION_KB))
-    (student_config / "jupyter_server_config.json").write_text(json.dumps(
-        {"ServerApp": {"jpserver_extensions": {name: False for name in STUDENT_SERVER_EXTENSIONS_OFF}}}, indent=1))
     _mkdir(student_config / "labconfig", 0o755)
-    (student_config / "labconfig" / "page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {name: True for name in STUDENT_LAB_PLUGINS_OFF}}, indent=1))
+    for name in ("jupyter_server_config.json", "labconfig/page_config.json"):
+        shutil.copyfile(STUDENT_SETTINGS / name, student_config / name)
 
     settings = dict(course_root=str(root), exchange=str(exchange), source=str(source), instructor=instructor,
                     students=[s.id for s in students], roster=str(Path(roster).resolve()),

@@ -153,3 +153,24 @@ def test_validate_prints_whole_messages_and_nothing_else(solved_nb, tmp_path):
     assert script.returncode == 1
     assert message in script.stdout
     assert script.stderr == ""
+
+
+@pytest.mark.slow
+def test_each_command_ends_with_what_it_did_and_the_next_step(released_sample, tmp_path, capsys):
+    """Do release, import, autograde, feedback, export and summary each end with a line of what they
+    did and a `Next:` line naming a command?"""
+    course, folder = _unreleased_course(tmp_path, released_sample)
+    common = ["--course-dir", str(course.root), "--source", str(course.source), "--quiet",
+              "--timeout", str(released_sample.limits.cell_timeout)]
+    steps = [(["release"], "Released 1 assignment(s)", "grade"),
+             (["import", A, str(folder)], f"Imported 1 submission(s) of {A}", "autograde"),
+             (["autograde"], f"Autograded 1 submission(s) of {A}", "feedback"),
+             (["feedback"], "Wrote 1 feedback page folder(s)", "export"),
+             (["export"], "Wrote ", "--format canvas"),
+             (["summary"], "alice", "export")]
+    for words, did, then in steps:
+        assert cli.main([*words, *common]) == 0, words
+        lines = capsys.readouterr().out.strip().splitlines()
+        assert did in lines[-2], (words, lines)
+        assert lines[-1].startswith("Next: ") and then in lines[-1], (words, lines)
+        assert f"--course-dir {course.root}" in lines[-1]
