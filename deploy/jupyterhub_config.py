@@ -89,6 +89,8 @@ def per_user(spawner):
         environment["JUPYTER_CONFIG_PATH"] = settings["student_config"]
         # Their kernels import the hub's cnnlib (autograder/course/students_library.py).
         environment["PYTHONPATH"] = settings["library"]
+        if settings.get("data"):
+            environment["CNN_COURSE_DATA"] = settings["data"]  # the data sets, found from there
     spawner.environment.update(environment)
 
 

@@ -155,7 +155,7 @@ def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", por
                     ip=ip, port=port, hub_port=hub_port, proxy_api_port=proxy_api_port,
                     authenticator=authenticator, proxy=str(proxy), venv_bin=str(venv_bin),
                     student_config=str(student_config), state=str(state), signup_codes=str(codes),
-                    limits=limits, cgroup_parent=cgroup_parent, library=str(library))
+                    limits=limits, cgroup_parent=cgroup_parent, library=str(library), data=_data_folder())
     (hub_dir / SETTINGS).write_text(json.dumps(settings, indent=1))
     return settings
 
@@ -191,6 +191,14 @@ def remove(hub_dir):
                 os.chmod(path, mode)
     if settings_file.exists() or state.exists():
         shutil.rmtree(hub_dir)
+
+
+def _data_folder():
+    """Where the students' cnnlib finds the data sets: it lives in the hub's library/, not beside
+    the project's offline copies, so their kernels get ``$CNN_COURSE_DATA`` (``cnnlib.data``)."""
+    from cnnlib.data import DATA_VARIABLE, OFFLINE_DIR
+
+    return os.environ.get(DATA_VARIABLE) or (str(OFFLINE_DIR) if OFFLINE_DIR.is_dir() else "")
 
 
 def _signup_codes(hub_dir, state, course_root, instructor, students):

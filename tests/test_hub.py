@@ -304,6 +304,7 @@ KEY_PROBE = [
     "seen = {'source': inspect.getsource(cnnlib.layers.zero_pad), 'file': cnnlib.__file__}\n"
     f"try:\n    seen['real file'] = open({str(ROOT / 'cnnlib' / 'layers.py')!r}).read()\n"
     "except PermissionError:\n    seen['real file'] = 'denied'\n"
+    "import cnnlib.data\nseen['mnist'] = str(cnnlib.data._find('MNIST', cnnlib.data.MNIST_FILES, None))\n"
     "try:\n    seen['call'] = str(cnnlib.layers.zero_pad(__import__('numpy').zeros((1, 1, 1, 1)), 1).shape)\n"
     "except Exception as error:\n    seen['call'] = type(error).__name__\n"
     "open('key.json', 'w').write(json.dumps(seen))",
@@ -316,6 +317,7 @@ def test_the_answer_key_stays_with_the_instructor(hub):
     """A student's kernel sees zero_pad's answer only once the instructor opens its assignment?"""
     import inspect
 
+    import cnnlib.data
     import cnnlib.layers
 
     alice = hub.students[0]
@@ -325,6 +327,8 @@ def test_the_answer_key_stays_with_the_instructor(hub):
     before = json.loads(key.read_text())
     assert before["file"].startswith(hub.settings["library"]) and before["real file"] == "denied", before
     assert before["source"] != real and "withheld" in before["source"] and before["call"] == "ReferenceWithheld"
+    # The build finds the data sets where the real library does (the MNIST file, or nothing anywhere).
+    assert before["mnist"] == str(cnnlib.data._find("MNIST", cnnlib.data.MNIST_FILES, None)), before
 
     out = hub.cnn_course("open", ASSIGNMENT, "--library", hub.settings["library"])
     assert f"{ASSIGNMENT}: opened" in out, out
