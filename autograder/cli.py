@@ -4,6 +4,7 @@ Every step is idempotent: running it twice leaves the same release, gradebook an
 
     cnn-course release [ASSIGNMENT...]               student versions and gradebook, in the course root
     cnn-course release --to DIR [ASSIGNMENT...]      student versions only, as a folder to hand out
+    cnn-course roster FILE                           the class's names and emails into the gradebook
     cnn-course import ASSIGNMENT SUBMISSIONS         a folder or zip of notebooks named by student id
     cnn-course autograde [ASSIGNMENT...]             in parallel, under time and memory limits
     cnn-course feedback [ASSIGNMENT...]              HTML feedback (hidden tests removed)
@@ -76,14 +77,36 @@ def cmd_release(args):
         _done(args, f"Wrote {len(notebooks)} student notebook(s) into {args.to} (no solutions or hidden tests).",
               f"hand the folder out; to grade, also release into the course root: {_command(args, 'release')}")
     else:
-        folders = release_assignments(_course(args), args.assignments or None, progress=args.progress)
+        from autograder.course.exchange import exchange_is_own, publish
+
+        course = _course(args)
+        folders = release_assignments(course, args.assignments or None, progress=args.progress)
         for folder in folders:
             print(folder)
+        # On one machine the course's own exchange holds the release too, so that the Formgrader
+        # shows it released; on a hub that exchange is the students', and --exchange says when.
+        own = exchange_is_own(course)
+        for folder in folders if own else []:
+            publish(course, folder.name)
         _done(args, f"Released {len(folders)} assignment(s) into {Path(args.course_dir) / 'release'} and the "
-              "gradebook (the Formgrader's \"Generate\"; its \"Release\" is "
-              f"{_command(args, 'release', 'ASSIGNMENT', '--exchange')}, for a hub's exchange).",
+              + ("gradebook; the Formgrader shows them released." if own else
+                 "gradebook; on the hub, the Formgrader shows them as drafts until "
+                 f"{_command(args, 'release', 'ASSIGNMENT', '--exchange')} hands one to the students."),
               f"hand out the student versions, then {_command(args, 'grade', 'ASSIGNMENT', 'SUBMISSIONS')} "
-              "(a folder or zip of <student>.ipynb)")
+              f"(a folder or zip of <student>.ipynb); for names in the grades, {_command(args, 'roster', 'FILE')}")
+
+
+def cmd_roster(args):
+    from autograder.course.roster import add_to_gradebook, read_roster
+
+    course = _course(args).prepare()
+    students = read_roster(args.roster)
+    add_to_gradebook(course, students)
+    for student in students:
+        print(f"{student.id:16s} {student.name:32s} {student.email}")
+    _done(args, f"Recorded {len(students)} student(s) of {args.roster}, with their names, in the gradebook "
+          "(the Formgrader, the summary and the Canvas export show the names).",
+          _command(args, "grade", "ASSIGNMENT", "SUBMISSIONS"))
 
 
 def cmd_import(args):
@@ -249,6 +272,10 @@ def build_parser():
                    help="write DIR/<assignment>/<notebook>.ipynb instead of the course root: a folder to "
                         "hand out, with no gradebook (grading needs a release without --to)")
     p.add_argument("--exchange", action="store_true", help="also release to nbgrader's exchange (the hub)")
+
+    p = add("roster", cmd_roster, "Record the class's names and emails in the gradebook, from a roster file "
+            "(CSV: student id, name[, email]), so that the Formgrader and the exports show names.")
+    p.add_argument("roster", metavar="FILE", help="CSV: student id, name[, email] (a header line is skipped)")
 
     p = add("import", cmd_import, "Copy a folder or zip of submissions into nbgrader's submitted/ layout.")
     p.add_argument("assignment", metavar="ASSIGNMENT")

@@ -20,7 +20,7 @@ c = get_config()  # noqa: F821 (JupyterHub's configuration loader defines it)
 HUB_DIR = Path(os.environ.get("CNN_HUB_DIR", "/srv/cnn-course"))
 settings = json.loads((HUB_DIR / "hub.json").read_text())
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from roster import read_roster  # noqa: E402
+from autograder.course.roster import read_roster  # noqa: E402
 
 students = read_roster(settings["roster"])
 instructor = settings["instructor"]

@@ -5,7 +5,7 @@
     .venv/bin/python deploy/setup_hub.py remove
 
 ``setup`` (idempotent) installs the proxy (``npm ci``: configurable-http-proxy, from package.json),
-creates a Unix account for the instructor and for each student of the roster (``deploy/roster.py``),
+creates a Unix account for the instructor and for each student of the roster (``autograder/course/roster.py``),
 and lays out the hub folder (``--hub-dir``, default /srv/cnn-course)::
 
     /srv/cnn-course/             root 0755
@@ -52,9 +52,9 @@ sys.path.insert(0, str(PROJECT))
 
 import course_auth  # noqa: E402
 import hub_checks  # noqa: E402
-from roster import read_roster  # noqa: E402
 
 from autograder.course.config import COURSE_ID, COURSE_SOURCE, Course  # noqa: E402
+from autograder.course.roster import add_to_gradebook, read_roster  # noqa: E402
 from autograder.course.students_library import build_students_library  # noqa: E402
 
 DEFAULT_HUB_DIR = Path("/srv/cnn-course")
@@ -133,7 +133,7 @@ def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", por
             shutil.rmtree(link)
         link.symlink_to(exchange)
     course = Course(root=root, source=source).prepare()
-    _add_students(course, students)
+    add_to_gradebook(course, students)
     _protect_source(source, teacher, state)
     codes = _signup_codes(hub_dir, state, root, instructor, students)
     _chown_tree(root, teacher)
@@ -272,18 +272,6 @@ def _protect_source(source, teacher, state):
                 os.chown(path, -1, teacher.pw_gid)
                 os.chmod(path, (info.st_mode & 0o750) | (0o050 if os.path.isdir(path) else 0o040))
     saved_file.write_text(json.dumps(saved))
-
-
-def _add_students(course, students):
-    """The roster's students in the gradebook, with their names and emails."""
-    from nbgrader.api import Gradebook
-
-    # nbgrader runs alembic by name when it creates a gradebook: this environment's.
-    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
-    with Gradebook(course.db_url, COURSE_ID) as gb:
-        for student in students:
-            gb.update_or_create_student(student.id, first_name=student.first_name,
-                                        last_name=student.last_name, email=student.email or None)
 
 
 def main(argv=None):

@@ -1,13 +1,10 @@
-"""The class roster (deploy/roster.py): ids, names and emails, and clear errors for bad lines."""
+"""The class roster (autograder/course/roster.py): ids, names and emails, and clear errors for bad lines."""
 
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy"))
-from roster import Student, read_roster  # noqa: E402
+from autograder.course.roster import Student, read_roster
 
 
 def test_roster_reads_ids_names_and_emails(tmp_path):

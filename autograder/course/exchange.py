@@ -61,8 +61,23 @@ def release_to_exchange(course, assignment):
     """
     (assignment,) = course.assignments([assignment])
     release_assignments(course, [assignment])
+    return publish(course, assignment)
+
+
+def publish(course, assignment):
+    """Copy the generated student version (``release/<assignment>``) to the exchange's ``outbound/``.
+
+    Returns:
+        the released folder in the exchange, ``<exchange>/cnn-course/outbound/<assignment>``.
+    """
     check_step(exchange_api(course).release_assignment(assignment), f"release_assignment {assignment}")
     return course_exchange(course) / "outbound" / assignment
+
+
+def exchange_is_own(course):
+    """Whether the course root's exchange is a folder of its own, on one machine, which no student
+    fetches from; on a hub it is a link to the exchange the students share (``deploy/setup_hub.py``)."""
+    return not (course.root / "exchange").is_symlink()
 
 
 def collect_from_exchange(course, assignment):
