@@ -19,7 +19,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "autograder"
 # Top first; names on one level may not import each other.
-LEVELS = (("cli",), ("grading",), ("course",), ("render",), ("sandbox",), ("judge",), ("checks", "errors"))
+LEVELS = (("cli",), ("grading",), ("course",), ("render",), ("sandbox",), ("judge",), ("checks",), ("errors", "mistakes"))
 RANK = {name: rank for rank, names in enumerate(LEVELS) for name in names}
 MAX_LINES = 400
 MAX_CLASS_LINES = 160
