@@ -16,6 +16,7 @@ made, is the mistake named to the student.
 import importlib.util
 import inspect
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -93,6 +94,7 @@ class Call:
     args: tuple
     kwargs: dict
     result: object
+    raised: bool = False
 
 
 class CallLog:
@@ -113,10 +115,11 @@ class Recorded:
         self.__name__, self.function, self.log = name, function, log
 
     def __call__(self, *args, **kwargs):
-        saved = (copied(args), copied(kwargs))
-        result = self.function(*args, **kwargs)
-        self.log.calls.append(Call(self.__name__, *saved, result))
-        return result
+        call = Call(self.__name__, copied(args), copied(kwargs), None, raised=True)
+        self.log.calls.append(call)
+        call.result = self.function(*args, **kwargs)
+        call.raised = False
+        return call.result
 
     @property
     def with_substitutes(self):
@@ -132,8 +135,9 @@ class Recorded:
 
 def named(log, catalogue):
     """The mistake whose variant returns what the student's function returned, on every call of
-    the function called last, or None. ``catalogue``: function name -> mistakes."""
-    if log is None or not log.calls:
+    the function called last, or None (also when that call raised: there is no result to match).
+    ``catalogue``: function name -> mistakes."""
+    if log is None or not log.calls or log.calls[-1].raised:
         return None
     last = log.calls[-1].function
     calls = [call for call in log.calls if call.function == last]
@@ -145,7 +149,9 @@ def named(log, catalogue):
 
 def _agrees(variant, call):
     try:
-        return same(variant(*copied(call.args), **copied(call.kwargs)), call.result)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return same(variant(*_isolated(call.args), **_isolated(call.kwargs)), call.result)
     except Exception:  # the variant cannot run on these arguments: it is not this mistake
         return False
 
@@ -182,6 +188,25 @@ def model_fingerprint(model):
         rows.append((type(layer).__name__, repr(sorted(config.items())), int(layer.count_params()),
                      bool(layer.trainable)))
     return rows
+
+
+def _isolated(value):
+    """A copy for a variant to run on: as :func:`copied`, Keras models cloned (weights and trainable
+    flags too), so that a variant that changes a model leaves the test's own alone."""
+    if hasattr(value, "layers") and hasattr(value, "get_weights"):
+        import keras
+
+        clone = keras.models.clone_model(value)
+        clone.set_weights(value.get_weights())
+        clone.trainable = value.trainable
+        for original, layer in zip(value.layers, clone.layers):
+            layer.trainable = original.trainable
+        return clone
+    if isinstance(value, dict):
+        return {k: _isolated(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_isolated(v) for v in value)
+    return copied(value)
 
 
 def copied(value):

@@ -1,0 +1,160 @@
+"""The catalogue of classic mistakes, the catch matrix and the naming of a mistake.
+
+Each assignment's ``course/NN-*/mistakes.py`` holds at least three mistakes for every graded
+function; each one, graded as a student's answer, loses points in its own function's hidden tests
+and nowhere outside that function (and the visible tests of the exercises built on it), and the
+failed hidden test names it.
+"""
+
+import numpy as np
+import pytest
+
+from autograder.course.config import COURSE_SOURCE, Course, Limits
+from autograder.course.release import release_assignments
+from autograder.grading.catch import catch_matrix, groups, table
+from autograder.judge.testcells import bound_names, is_solution_cell
+from autograder.mistakes import CallLog, Mistake, by_function, load, named, same
+
+import nbformat
+
+CATALOGUED = ["01-edge-detection", "02-padding-and-stride", "03-pooling", "04-backpropagation",
+              "07-transfer-learning"]
+
+
+def _source(assignment):
+    (path,) = (COURSE_SOURCE / assignment).glob("*.ipynb")
+    return nbformat.read(path, 4)
+
+
+def _graded_functions(nb):
+    """Functions the student writes: solution cells that define a function."""
+    return {name for cell in nb.cells if is_solution_cell(cell) and "def " in cell.source
+            for name in bound_names(cell.source)}
+
+
+@pytest.mark.parametrize("assignment", CATALOGUED)
+def test_every_graded_function_has_three_mistakes(assignment):
+    mistakes = load(COURSE_SOURCE / assignment)
+    counts = {name: len(found) for name, found in by_function(mistakes).items()}
+    functions = _graded_functions(_source(assignment))
+    assert set(counts) <= functions, f"mistakes of functions the notebook lacks: {set(counts) - functions}"
+    assert {f: counts.get(f, 0) for f in functions if counts.get(f, 0) < 3} == {}
+    assert all(m.says and m.section for m in mistakes)
+    assert len({m.key for m in mistakes}) == len(mistakes)
+
+
+@pytest.mark.parametrize("assignment", CATALOGUED)
+def test_variants_run_alone_as_a_students_cell(assignment):
+    """Does each variant's source, run with only the names a notebook imports, define the function?"""
+    mistakes = load(COURSE_SOURCE / assignment)
+    imports = {"np": np} | ({"keras": mistakes[0].variant.__globals__["keras"],
+                             "tf": mistakes[0].variant.__globals__["tf"]} if "keras" in mistakes[0].variant.__globals__ else {})
+    for mistake in mistakes:
+        namespace = dict(imports)
+        exec(compile(mistake.source(), mistake.key, "exec"), namespace)
+        assert callable(namespace[mistake.function]), mistake.key
+        assert namespace[mistake.function].__name__ == mistake.function
+
+
+def _flipped(image, kernel):
+    return _correct(image, kernel[::-1, ::-1])
+
+
+def _correct(image, kernel):
+    f_h, f_w = kernel.shape
+    return np.array([[np.sum(image[i:i + f_h, j:j + f_w] * kernel) for j in range(image.shape[1] - f_w + 1)]
+                     for i in range(image.shape[0] - f_h + 1)])
+
+
+FLIPPED = Mistake("correlate2d", _flipped, "the kernel is flipped", "4, Cross-correlation or convolution?")
+CATALOGUE = by_function([FLIPPED])
+IMAGE = np.arange(16.0).reshape(4, 4)
+KERNEL = np.array([[1.0, 0.0], [0.0, -1.0]])
+
+
+def test_a_result_the_mistake_reproduces_is_named():
+    log = CallLog()
+    student = log.wrap("correlate2d", _flipped)
+    student(IMAGE, KERNEL)
+    student(IMAGE * 2, KERNEL)
+    assert named(log, CATALOGUE) is FLIPPED
+    assert "the kernel is flipped" in FLIPPED.message() and "section 4" in FLIPPED.message()
+
+
+def test_a_result_no_mistake_reproduces_is_not_named():
+    log = CallLog()
+    log.wrap("correlate2d", lambda image, kernel: _correct(image, kernel) + 1)(IMAGE, KERNEL)
+    assert named(log, CATALOGUE) is None
+
+
+def test_the_mistake_must_agree_on_every_call():
+    """A function that agrees with the mistake on one call and not on the next is not named."""
+    answers = iter([_flipped(IMAGE, KERNEL), _correct(IMAGE, KERNEL) * 3])
+    log = CallLog()
+    student = log.wrap("correlate2d", lambda image, kernel: next(answers))
+    student(IMAGE, KERNEL)
+    student(IMAGE, KERNEL)
+    assert named(log, CATALOGUE) is None
+
+
+def test_a_call_that_raised_names_nothing():
+    log = CallLog()
+    student = log.wrap("correlate2d", _flipped)
+    student(IMAGE, KERNEL)
+    with pytest.raises(IndexError):
+        student(IMAGE, np.ones(3))
+    assert named(log, CATALOGUE) is None
+
+
+def test_calls_are_logged_with_copies_of_their_arguments():
+    """A function that changes its argument in place is matched on the argument it was given."""
+    def changing(image, kernel):
+        result = _flipped(image, kernel)
+        image[...] = 0
+        return result
+    log = CallLog()
+    log.wrap("correlate2d", changing)(IMAGE.copy(), KERNEL)
+    assert named(log, CATALOGUE) is FLIPPED
+
+
+def test_same_compares_results_by_value_and_structure():
+    assert same((np.ones(3), 2), (np.ones(3) + 1e-9, 2))
+    assert not same(np.ones(3), np.ones(4))
+    assert not same({"a": (1, 2)}, {"a": (1, 3)})
+    assert same({"a": ((4, 4), 10)}, {"a": ((4, 4), 10)})
+    assert not same(np.ones(2), np.full(2, np.nan))
+
+
+def test_a_catalogue_without_mistakes_is_refused(tmp_path):
+    (tmp_path / "mistakes.py").write_text("MISTAKES = [1, 2]\n")
+    with pytest.raises(ValueError, match="MISTAKES"):
+        load(tmp_path)
+
+
+def test_mistakes_that_could_fail_the_same_cell_are_graded_apart():
+    nb = _source("01-edge-detection")
+    mistakes = load(COURSE_SOURCE / "01-edge-detection")
+    found = groups(nb, mistakes)
+    for group in found:
+        assert len({m.function for m in group}) == len(group)
+        # correlate2d's mistakes fail apply_kernel_bank's visible test: never together
+        assert not {"correlate2d", "apply_kernel_bank"} <= {m.function for m in group}
+    assert sum(map(len, found)) == len(mistakes)
+
+
+@pytest.mark.slow
+def test_the_catalogue_is_never_released(tmp_path):
+    course = Course(root=tmp_path / "root", source=COURSE_SOURCE)
+    (folder,) = release_assignments(course, ["01-edge-detection"])
+    assert (COURSE_SOURCE / "01-edge-detection" / "mistakes.py").is_file()
+    assert not (folder / "mistakes.py").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", CATALOGUED)
+def test_every_mistake_is_caught_by_its_own_hidden_tests_and_named(assignment):
+    catches = catch_matrix(assignment, COURSE_SOURCE, Limits(cell_timeout=300), workers=2)
+    print(table(assignment, catches))
+    assert catches
+    assert [c.mistake.key for c in catches if not c.caught] == [], table(assignment, catches)
+    assert [c.mistake.key for c in catches if not set(c.named_in) & set(c.hidden)] == [], table(assignment, catches)
