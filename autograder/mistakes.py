@@ -10,7 +10,9 @@ process that runs the checks).
 While a test cell runs, a :class:`CallLog` records the calls of the student's functions (arguments
 and results). When a check fails, :func:`named` runs the variants of the function called last on
 the same arguments: one that returns what the student's function returned, on every call the cell
-made, is the mistake named to the student.
+made, is the mistake named to the student. While graded, the test harness keeps that log in the
+grader; in a student's own JupyterLab, :class:`NotebookWatch` keeps it in the notebook's kernel,
+where the checks run.
 """
 
 import importlib.util
@@ -24,6 +26,7 @@ from typing import Callable
 import numpy as np
 
 FILE_NAME = "mistakes.py"
+COURSE = Path(__file__).resolve().parents[1] / "course"  # the project's source assignments
 
 
 @dataclass(frozen=True)
@@ -218,3 +221,53 @@ def copied(value):
     if isinstance(value, (list, tuple)):
         return type(value)(copied(v) for v in value)
     return value
+
+
+class NotebookWatch:
+    """In a student's own JupyterLab: while a cell that calls the checks runs, the calls of the
+    notebook's catalogued functions are logged, so that a failed check can name the mistake.
+
+    Args:
+        shell: the kernel's IPython shell.
+        catalogue: function name -> mistakes, for the notebook's assignment.
+    """
+
+    def __init__(self, shell, catalogue):
+        self.shell, self.catalogue = shell, catalogue
+        self.log, self.saved = None, {}
+
+    def before(self, info):
+        self.log = CallLog()
+        if "checks." not in (getattr(info, "raw_cell", "") or ""):
+            return
+        for name in self.catalogue:
+            function = self.shell.user_ns.get(name)
+            if inspect.isfunction(function):
+                self.saved[name] = function
+                self.shell.user_ns[name] = self.log.wrap(name, function)
+
+    def after(self, result=None):
+        for name, function in self.saved.items():
+            if isinstance(self.shell.user_ns.get(name), Recorded):
+                self.shell.user_ns[name] = function
+        self.saved = {}
+
+    def named(self):
+        return named(self.log, self.catalogue)
+
+
+def watch_notebook(shell, folder=None):
+    """Start a :class:`NotebookWatch` in ``shell`` for the assignment named like ``folder`` (the
+    kernel's working directory by default), if the course's catalogue for it is at hand; returns
+    it, or None."""
+    assignment = Path(folder or Path.cwd()).name
+    try:
+        catalogue = by_function(load(COURSE / assignment)) if assignment else {}
+    except Exception:  # a catalogue that does not load names nothing; the checks still run
+        return None
+    if not catalogue:
+        return None
+    watch = NotebookWatch(shell, catalogue)
+    shell.events.register("pre_run_cell", watch.before)
+    shell.events.register("post_run_cell", watch.after)
+    return watch

@@ -158,3 +158,57 @@ def test_every_mistake_is_caught_by_its_own_hidden_tests_and_named(assignment):
     assert catches
     assert [c.mistake.key for c in catches if not c.caught] == [], table(assignment, catches)
     assert [c.mistake.key for c in catches if not set(c.named_in) & set(c.hidden)] == [], table(assignment, catches)
+
+
+CHECKED_CELL = """
+x6 = np.array([[3, 0, 1, 2, 7, 4], [1, 5, 8, 9, 3, 1], [2, 7, 2, 5, 1, 3],
+               [0, 1, 3, 1, 7, 8], [4, 2, 1, 6, 2, 8], [2, 4, 5, 2, 3, 9]], dtype=float)
+edge = np.array([[1, 0, -1]] * 3, dtype=float)
+checks.assert_close("correlate2d(6x6 example, vertical edge)", correlate2d(x6, edge),
+                    [[-5, -4, 0, 8], [-10, -2, 2, 3], [0, -2, -4, -7], [-3, -2, -3, -16]])
+"""
+
+
+@pytest.fixture
+def lab_shell(tmp_path, monkeypatch):
+    """An IPython shell as a student's notebook of 01 has it, with the checks watching it."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from autograder import checks, mistakes
+
+    folder = tmp_path / "01-edge-detection"
+    folder.mkdir()
+    shell = InteractiveShell.instance()
+    watch = mistakes.watch_notebook(shell, folder)
+    monkeypatch.setattr(checks, "_watch", watch)
+    shell.run_cell("import numpy as np\nfrom autograder import checks")
+    yield shell, watch
+    shell.events.unregister("pre_run_cell", watch.before)
+    shell.events.unregister("post_run_cell", watch.after)
+    InteractiveShell.clear_instance()
+
+
+def test_the_students_own_notebook_names_the_mistake(lab_shell, capsys):
+    """In JupyterLab, a visible test that a flipped kernel fails says so, and the student's
+    function is theirs again after the test cell."""
+    shell, watch = lab_shell
+    flipped = load(COURSE_SOURCE / "01-edge-detection")[3]
+    assert flipped.key == "correlate2d_flipped"
+    shell.run_cell(flipped.source())
+    capsys.readouterr()
+    result = shell.run_cell(CHECKED_CELL)
+    shown = capsys.readouterr().out
+    assert isinstance(result.error_in_exec, AssertionError)
+    assert "expected -16, got 16 at index (3, 3)" in shown
+    assert flipped.says in shown and "reread section 4" in shown
+    assert shell.user_ns["correlate2d"].__name__ == "correlate2d"
+    assert not hasattr(shell.user_ns["correlate2d"], "log")
+
+
+def test_the_students_own_notebook_names_nothing_unknown(lab_shell, capsys):
+    shell, _ = lab_shell
+    shell.run_cell("def correlate2d(image, kernel):\n    return np.zeros((image.shape[0] - 2, image.shape[1] - 2))")
+    capsys.readouterr()
+    shell.run_cell(CHECKED_CELL)
+    shown = capsys.readouterr().out
+    assert "CheckFailed" in shown and "values differ" in shown and "classic mistake" not in shown
