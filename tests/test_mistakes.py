@@ -150,14 +150,22 @@ def test_the_catalogue_is_never_released(tmp_path):
     assert not (folder / "mistakes.py").exists()
 
 
+# Mistakes no result can name: the check says what happened itself (an argument changed in place,
+# an exception), or the result is random (dropout left on).
+UNNAMED = {"numerical_dlogits_not_restored", "dense_forward_not_flattened", "bottleneck_features_training_mode"}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", CATALOGUED)
 def test_every_mistake_is_caught_by_its_own_hidden_tests_and_named(assignment):
+    """Does every catalogued mistake lose points in its function's hidden tests, and nowhere outside
+    its function, and does a failed test name it?"""
     catches = catch_matrix(assignment, COURSE_SOURCE, Limits(cell_timeout=300), workers=2)
     print(table(assignment, catches))
     assert catches
     assert [c.mistake.key for c in catches if not c.caught] == [], table(assignment, catches)
-    assert [c.mistake.key for c in catches if not set(c.named_in) & set(c.hidden)] == [], table(assignment, catches)
+    assert [c.mistake.key for c in catches if not c.named_in and c.mistake.key not in UNNAMED] == [], \
+        table(assignment, catches)
 
 
 CHECKED_CELL = """
