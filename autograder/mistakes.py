@@ -26,6 +26,8 @@ from typing import Callable
 import numpy as np
 
 FILE_NAME = "mistakes.py"
+MESSAGE = "This looks like a classic mistake: {says} (reread section {section})."
+_NAMED = re.compile(r"This looks like a classic mistake: (.+?) \(reread section (.+?)\)\.")
 COURSE = Path(__file__).resolve().parents[1] / "course"  # the project's source assignments
 
 
@@ -52,7 +54,7 @@ class Mistake:
         return self.variant.__name__
 
     def message(self):
-        return f"This looks like a classic mistake: {self.says} (reread section {self.section})."
+        return MESSAGE.format(says=self.says, section=self.section)
 
     def source(self):
         """The variant as the student would have written it: ``def <function>(...)``, after the
@@ -81,6 +83,11 @@ def load(folder):
     if not isinstance(found, list) or not all(isinstance(m, Mistake) for m in found):
         raise ValueError(f"{path} must define MISTAKES, a list of autograder.mistakes.Mistake.")
     return found
+
+
+def named_in(text):
+    """The mistakes (their one line each) that a test's message names."""
+    return [match.group(1) for match in _NAMED.finditer(text or "")]
 
 
 def by_function(mistakes):

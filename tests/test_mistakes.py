@@ -220,3 +220,32 @@ def test_the_students_own_notebook_names_nothing_unknown(lab_shell, capsys):
     shell.run_cell(CHECKED_CELL)
     shown = capsys.readouterr().out
     assert "CheckFailed" in shown and "values differ" in shown and "classic mistake" not in shown
+
+
+@pytest.mark.slow
+def test_summary_and_feedback_name_the_mistake(tmp_path):
+    """A submission of 01 with a flipped kernel: does the summary list its failed tests and the
+    mistake, and does its feedback page name the mistake, in the hidden test too, without values?"""
+    from autograder.course.reports import summary_table
+    from autograder.course.submissions import import_submissions
+    from autograder.grading.catch import with_mistakes
+    from autograder.grading.feedback import generate_feedback
+    from autograder.grading.pipeline import autograde
+
+    assignment = "01-edge-detection"
+    flipped = next(m for m in load(COURSE_SOURCE / assignment) if m.key == "correlate2d_flipped")
+    course = Course(root=tmp_path / "root", source=COURSE_SOURCE, limits=Limits(cell_timeout=120))
+    release_assignments(course, [assignment])
+    (tmp_path / "in").mkdir()
+    nbformat.write(with_mistakes(_source(assignment), [flipped]), tmp_path / "in" / "flip.ipynb")
+    import_submissions(course, assignment, tmp_path / "in")
+    autograde(course, assignment, workers=1, progress=False)
+    line = next(line for line in summary_table(course, [assignment]).splitlines() if line.startswith("flip"))
+    assert "failed: test_correlate2d, test_correlate2d_hidden, test_apply_kernel_bank" in line
+    assert f"mistakes: {flipped.says}" in line
+    generate_feedback(course, assignment, workers=1, progress=False)
+    (page,) = (course.root / "feedback" / "flip" / assignment).glob("*.html")
+    html = page.read_text()
+    assert html.count("This looks like a classic mistake") >= 2  # the visible and the hidden test
+    hidden = html[html.index("hidden tests do not show values"):][:2000]
+    assert "This looks like a classic mistake" in hidden and "got" not in hidden.split("classic")[0]
