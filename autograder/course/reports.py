@@ -7,6 +7,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
+from autograder.course import copies
 from autograder.course.config import COURSE_ID
 from autograder.course.release import released
 from autograder.mistakes import named_in
@@ -182,8 +183,9 @@ def _total(student, tables):
 
 def summary_table(course, assignments=None):
     """A plain-text table: student, assignment, score / max, status and the notes about the
-    submission: the grader's notes, the test cells that lost points and the classic mistakes
-    (``autograder.mistakes``) that the failed tests named.
+    submission: the grader's notes, the test cells that lost points, the classic mistakes
+    (``autograder.mistakes``) that the failed tests named, and possible copies
+    (``autograder.course.copies``: "needs manual review", the score unchanged).
 
     Args:
         assignments: assignment ids, or None for every released assignment.
@@ -194,8 +196,11 @@ def summary_table(course, assignments=None):
         for student in students:
             result = table.results[student]
             remarks = notes.read(course.root, table.name, student) + _failures(course, table, student)
+            flagged = copies.read_flags(course.root, table.name).get(student, [])
+            remarks += [f"possible copy: {copies.describe(flag)} (copies/{table.name}/)" for flag in flagged]
+            status = NEEDS_REVIEW if flagged and result.status == GRADED else result.status
             score = "-" if result.score is None else _number(result.score)
-            lines.append((student, table.name, f"{score} / {_number(table.max_score)}", result.status,
+            lines.append((student, table.name, f"{score} / {_number(table.max_score)}", status,
                           "; ".join(remarks) or "-"))
     widths = [max(len(line[i]) for line in lines) for i in range(4)]
     text = [" | ".join(value.ljust(width) for value, width in zip(line[:4], widths)) + " | " + line[4]

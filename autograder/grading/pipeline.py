@@ -10,6 +10,9 @@ dies cannot leave a half-written grade behind, and a grade cannot be written twi
 A submission whose worker process dies (a student who kills the grader itself) is retried on its
 own, so that the students graded alongside it are not blamed; if it kills its worker again it is
 recorded as failed, scored 0 and flagged for manual grading.
+
+After each run, the class's solutions are compared for copies (``autograder.course.copies``):
+flagged for manual review, never scored.
 """
 
 import os
@@ -24,6 +27,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import rmtree
 from sqlalchemy.exc import SAWarning
 
+from autograder.course import copies
 from autograder.course.config import COURSE_ID, Course
 from autograder.grading import cluster
 from autograder.grading.submission import FAILED, MISSING
@@ -87,6 +91,7 @@ def autograde(course, assignment, students=None, workers=None, force=False, prog
             staged = course.root / f".gradebook-{os.getpid()}.db"
             _snapshot(working.gradebook, staged)
             os.replace(staged, course.gradebook)
+    copies.flag_copies(course, assignment)
     return results
 
 
