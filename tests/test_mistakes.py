@@ -222,30 +222,77 @@ def test_the_students_own_notebook_names_nothing_unknown(lab_shell, capsys):
     assert "CheckFailed" in shown and "values differ" in shown and "classic mistake" not in shown
 
 
-@pytest.mark.slow
-def test_summary_and_feedback_name_the_mistake(tmp_path):
-    """A submission of 01 with a flipped kernel: does the summary list its failed tests and the
-    mistake, and does its feedback page name the mistake, in the hidden test too, without values?"""
-    from autograder.course.reports import summary_table
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    """01 graded for a small class: a flipped kernel, the solution, its copy with names changed, the
+    untouched release, and a student who handed in no notebook."""
     from autograder.course.submissions import import_submissions
     from autograder.grading.catch import with_mistakes
-    from autograder.grading.feedback import generate_feedback
     from autograder.grading.pipeline import autograde
 
+    tmp = tmp_path_factory.mktemp("class")
     assignment = "01-edge-detection"
     flipped = next(m for m in load(COURSE_SOURCE / assignment) if m.key == "correlate2d_flipped")
-    course = Course(root=tmp_path / "root", source=COURSE_SOURCE, limits=Limits(cell_timeout=120))
-    release_assignments(course, [assignment])
-    (tmp_path / "in").mkdir()
-    nbformat.write(with_mistakes(_source(assignment), [flipped]), tmp_path / "in" / "flip.ipynb")
-    import_submissions(course, assignment, tmp_path / "in")
-    autograde(course, assignment, workers=1, progress=False)
-    line = next(line for line in summary_table(course, [assignment]).splitlines() if line.startswith("flip"))
-    assert "failed: test_correlate2d, test_correlate2d_hidden, test_apply_kernel_bank" in line
-    assert f"mistakes: {flipped.says}" in line
-    generate_feedback(course, assignment, workers=1, progress=False)
+    course = Course(root=tmp / "root", source=COURSE_SOURCE, limits=Limits(cell_timeout=120))
+    (release,) = release_assignments(course, [assignment])
+    folder = tmp / "in"
+    (folder / "nobody").mkdir(parents=True)
+    (folder / "nobody" / "notes.txt").write_text("no time")
+    source = _source(assignment)
+    nbformat.write(with_mistakes(source, [flipped]), folder / "flip.ipynb")
+    nbformat.write(source, folder / "solved.ipynb")
+    copied = nbformat.from_dict(source)
+    for cell in copied.cells:
+        if is_solution_cell(cell) and "def correlate2d" in cell.source:
+            cell.source = cell.source.replace("Z", "result").replace("f_h", "rows").replace("# ", "#  ")
+    nbformat.write(copied, folder / "copier.ipynb")
+    nbformat.write(nbformat.read(next(release.glob("*.ipynb")), 4), folder / "blank.ipynb")
+    import_submissions(course, assignment, folder)
+    autograde(course, assignment, workers=2, progress=False)
+    return course, assignment, flipped
+
+
+@pytest.mark.slow
+def test_summary_lists_failed_tests_mistakes_and_copies(graded_class):
+    """Does the summary list the failed tests and the named mistake of a student, and put a copy
+    up for manual review with its score unchanged?"""
+    from autograder.course.reports import summary_table
+
+    course, assignment, flipped = graded_class
+    lines = {line.split("|")[0].strip(): line for line in summary_table(course, [assignment]).splitlines()}
+    assert "failed: test_correlate2d, test_correlate2d_hidden, test_apply_kernel_bank" in lines["flip"]
+    assert f"mistakes: {flipped.says}" in lines["flip"]
+    copier = [part.strip() for part in lines["copier"].split("|")]
+    assert copier[2] == "13 / 13" and copier[3] == "needs manual review"
+    assert "possible copy: correlate2d is 100% like the reference solution" in lines["copier"]
+    assert "failed:" not in lines["solved"]
+
+
+@pytest.mark.slow
+def test_feedback_names_the_mistake_without_values_in_hidden_tests(graded_class):
+    from autograder.grading.feedback import generate_feedback
+
+    course, assignment, flipped = graded_class
+    generate_feedback(course, assignment, workers=1, progress=False, students=["flip"])
     (page,) = (course.root / "feedback" / "flip" / assignment).glob("*.html")
     html = page.read_text()
     assert html.count("This looks like a classic mistake") >= 2  # the visible and the hidden test
     hidden = html[html.index("hidden tests do not show values"):][:2000]
     assert "This looks like a classic mistake" in hidden and "got" not in hidden.split("classic")[0]
+
+
+@pytest.mark.slow
+def test_class_report(graded_class, tmp_path):
+    """Does the report show each part the instructor needs: plots as images, the mistake with its
+    count, failed and missing submissions, the copy flag and grading times?"""
+    from autograder import cli
+
+    course, assignment, flipped = graded_class
+    path = tmp_path / "report.html"
+    assert cli.main(["report", "--course-dir", str(course.root), "--to", str(path), assignment]) == 0
+    page = path.read_text()
+    assert page.count("<img alt='' src='data:image/png;base64,") == 3  # scores, pass rates, times
+    assert f"<td class=''>{flipped.says}</td><td class='n'>1</td>" in page.replace("&#x27;", "'")
+    assert "<td class=''>nobody</td><td class=''>missing</td>" in page
+    assert "correlate2d is 100% like the reference solution" in page
+    assert "Median" in page and "5 students" in page

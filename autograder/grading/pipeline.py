@@ -27,7 +27,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import rmtree
 from sqlalchemy.exc import SAWarning
 
-from autograder.course import copies
+from autograder.course import copies, timings
 from autograder.course.config import COURSE_ID, Course
 from autograder.grading import cluster
 from autograder.grading.submission import FAILED, MISSING
@@ -150,6 +150,7 @@ def _record(course, db_url, result):
         shutil.move(result["autograded"], dest)
     if result["work"]:
         shutil.rmtree(result["work"], ignore_errors=True)
+    timings.record(course.root, assignment, student, result.get("timings", {}).get("total"))
     lines = result["notes"]
     if status == MISSING and not notes.read(course.root, assignment, student, stages=["import"]):
         lines = ["no notebook was submitted: scored 0"]

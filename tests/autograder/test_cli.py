@@ -26,7 +26,7 @@ BARE_PATH = os.pathsep.join(p for p in ("/usr/bin", "/bin") if Path(p).is_dir())
 # The smallest command line of each command, after the command name.
 COMMANDS = {
     "release": [], "import": [A, "subs"], "autograde": [], "feedback": [], "export": [],
-    "summary": [], "grade": [A, "subs"], "validate": ["nb.ipynb"],
+    "summary": [], "grade": [A, "subs"], "validate": ["nb.ipynb"], "report": [], "mistakes": [],
 }
 GLOBAL = ["--course-dir", "/elsewhere/root", "--source", "/elsewhere/course", "--timeout", "7",
           "--memory-mb", "999", "--quiet"]
