@@ -105,6 +105,8 @@ def failure_line(cell):
         lines = [line.strip() for line in lines if line.strip()]
         if output.get("ename") == "CheckFailed" or lines[:1] and lines[0].startswith("CheckFailed"):
             return "\n".join(line for line in lines if not line.startswith("-----"))
+        if output.get("ename") == "NotImplementedError":
+            return "NotImplementedError: not written yet (the function still raises NotImplementedError)"
         return lines[-1] if lines else f"{output.get('ename')}: {output.get('evalue')}"
     return ""
 
@@ -125,7 +127,8 @@ class WholeLineValidator(Validator):
         return "\n".join(self.indent + strip_ansi(line) for line in val.split("\n"))
 
     def _print_num_failed(self, num_failed):
-        pass  # the first failed cell opens with the summary
+        if not num_failed:  # "Success! ..."; otherwise the first failed cell opens with the summary
+            super()._print_num_failed(num_failed)
 
     def _print_error(self, source, error):
         *summary, label = source.split("\n")
