@@ -6,6 +6,9 @@ and nowhere outside that function (and the visible tests of the exercises built 
 failed hidden test names it.
 """
 
+from pathlib import Path
+
+import nbformat
 import numpy as np
 import pytest
 
@@ -15,7 +18,6 @@ from autograder.grading.catch import catch_matrix, groups, table
 from autograder.judge.testcells import bound_names, is_solution_cell
 from autograder.mistakes import CallLog, Mistake, by_function, load, named, same
 
-import nbformat
 
 CATALOGUED = ["01-edge-detection", "02-padding-and-stride", "03-pooling", "04-backpropagation",
               "07-transfer-learning"]
@@ -296,3 +298,37 @@ def test_class_report(graded_class, tmp_path):
     assert "<td class=''>nobody</td><td class=''>missing</td>" in page
     assert "correlate2d is 100% like the reference solution" in page
     assert "Median" in page and "5 students" in page
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_report_and_feedback_in_chromium(graded_class, tmp_path):
+    """The report and a feedback page with a named mistake, as Chromium shows them (screenshots in
+    build/screenshots/): the plots are drawn and the mistake is on the page."""
+    from playwright.sync_api import sync_playwright
+
+    from autograder.course.report import write_report
+    from autograder.grading.feedback import generate_feedback
+
+    course, assignment, flipped = graded_class
+    shots = Path(__file__).resolve().parents[1] / "build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    report = write_report(course, tmp_path / "report.html", [assignment])
+    generate_feedback(course, assignment, workers=1, progress=False, students=["flip"])
+    (feedback,) = (course.root / "feedback" / "flip" / assignment).glob("*.html")
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
+        page.goto(report.as_uri())
+        images = page.locator("img")
+        assert images.count() == 3
+        assert all(images.nth(i).evaluate("img => img.naturalWidth > 100") for i in range(3))
+        assert flipped.says in page.inner_text("body")
+        page.screenshot(path=shots / "report.png", full_page=True)
+        page.goto(feedback.as_uri())
+        hidden = page.get_by_text("This looks like a classic mistake").last
+        hidden.scroll_into_view_if_needed()
+        assert flipped.says in page.inner_text("body")
+        page.screenshot(path=shots / "feedback-named-mistake.png")
+        browser.close()

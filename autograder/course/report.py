@@ -91,11 +91,14 @@ def _histogram(values, label, most=None):
     if not values:
         return "<p class='none'>None yet.</p>"
 
+    from matplotlib.ticker import MaxNLocator
+
     def draw(axes):
         axes.hist(values, bins=min(20, max(5, len(set(values)))), range=(0, most) if most else None,
                   color="#4477aa", edgecolor="white")
         axes.set_xlabel(label)
         axes.set_ylabel("submissions")
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     return _figure(draw)
 
 
