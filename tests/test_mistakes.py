@@ -268,6 +268,8 @@ def test_summary_lists_failed_tests_mistakes_and_copies(graded_class):
     assert copier[2] == "13 / 13" and copier[3] == "needs manual review"
     assert "possible copy: correlate2d is 100% like the reference solution" in lines["copier"]
     assert "failed:" not in lines["solved"]
+    for step in ("release", "submitted", "autograded"):  # the catalogue is never beside a student's notebook
+        assert not list((course.root / step).glob("**/mistakes.py")), step
 
 
 @pytest.mark.slow
