@@ -56,7 +56,8 @@ def _section(course, table, students):
     return (f"<h2>{html.escape(table.name)}</h2><div class='row'>"
             f"<div><h3>Scores (out of {table.max_score:g})</h3>{_histogram(scores, 'score', table.max_score)}</div>"
             f"<div><h3>Pass rate of each test</h3>{_bars(passing)}</div></div>"
-            f"<div class='row'><div><h3>Classic mistakes made</h3>{_table(['mistake', 'students'], found.most_common())}</div>"
+            f"<div class='row'><div><h3>Classic mistakes made</h3>"
+            f"{_table(['mistake', 'students'], found.most_common())}</div>"
             f"<div><h3>Grading time per submission</h3>{_histogram(list(seconds.values()), 'seconds')}"
             f"{_median(seconds)}</div></div>"
             f"<div class='row'><div><h3>Failed and missing submissions</h3>"
@@ -119,13 +120,14 @@ def _median(seconds):
     if not seconds:
         return ""
     ordered = sorted(seconds.values())
-    return f"<p>Median {ordered[len(ordered) // 2]:.1f} s, slowest {ordered[-1]:.1f} s ({len(ordered)} submissions).</p>"
+    return (f"<p>Median {ordered[len(ordered) // 2]:.1f} s, slowest {ordered[-1]:.1f} s "
+            f"({len(ordered)} submissions).</p>")
 
 
 def _table(header, rows):
     if not rows:
         return "<p class='none'>None.</p>"
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td class='{'n' if isinstance(v, (int, float)) else ''}'>{html.escape(str(v))}</td>"
-                                    for v in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(f"<td class='{'n' if isinstance(v, (int, float)) else ''}'>"
+                                    f"{html.escape(str(v))}</td>" for v in row) + "</tr>" for row in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
