@@ -10,4 +10,5 @@ Packages by role, each importing only from those below it (``tests/autograder/te
     judge/      tests outside the kernel: harness, link to the kernel, wire, test cells, withheld library
     checks.py   what the notebooks' test cells call (``from autograder import checks``)
     errors.py   the errors that stop a command
+    mistakes.py the course's catalogues of classic mistakes, and naming the one a result matches
 """

@@ -10,6 +10,7 @@ student's own JupyterLab they run in the notebook's kernel, for instant feedback
 """
 
 import contextlib
+import os
 import traceback
 import types
 from pathlib import Path
@@ -17,16 +18,21 @@ from pathlib import Path
 import numpy as np
 
 import cnnlib.layers
+from autograder import mistakes
 
 MAX_SHOWN = 80  # characters of a student's value quoted in a message
 _values_hidden = False  # True while the grader runs a hidden test (see values_hidden)
+_watch = None  # in a student's own JupyterLab, the notebook's mistakes.NotebookWatch
 
 
 class CheckFailed(AssertionError):
-    """A test cell's check failed; the message says what differs."""
+    """A test cell's check failed; the message says what differs (and, in a student's own
+    JupyterLab, which classic mistake the result matches, if one does)."""
 
     def _render_traceback_(self):
-        return ["\x1b[0;31mCheckFailed\x1b[0m: " + str(self).splitlines()[0], *str(self).splitlines()[1:]]
+        lines = str(self).splitlines()
+        mistake = _watch.named() if _watch is not None else None
+        return ["\x1b[0;31mCheckFailed\x1b[0m: " + lines[0], *lines[1:], *([mistake.message()] if mistake else [])]
 
 
 # --------------------------------------------------------------------------- comparisons
@@ -278,3 +284,20 @@ def reference_disabled():
     finally:
         for f, code in saved:
             f.__code__ = code
+
+
+def _watch_notebook():
+    """Imported in a notebook's kernel, a watch for mistakes (not while nbgrader autogrades: then
+    the grader runs the tests, and names mistakes, itself)."""
+    global _watch
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        return
+    try:
+        shell = get_ipython()  # noqa: F821 (a built-in in IPython only)
+    except NameError:
+        return
+    if shell is not None and _watch is None:
+        _watch = mistakes.watch_notebook(shell)
+
+
+_watch_notebook()

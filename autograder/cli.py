@@ -12,6 +12,8 @@ Every step is idempotent: running it twice leaves the same release, gradebook an
     cnn-course summary [ASSIGNMENT...]               a table of scores, statuses and notes
     cnn-course grade ASSIGNMENT SUBMISSIONS          import, autograde, feedback, export, summary
     cnn-course validate NOTEBOOK...                  the student's check before submitting
+    cnn-course mistakes [ASSIGNMENT...]              the catch matrix: which tests catch each classic mistake
+    cnn-course report [ASSIGNMENT...]                the class report: one HTML page with plots
     cnn-course release ASSIGNMENT --exchange         ... and to the hub's exchange (autograder.course.exchange)
     cnn-course collect ASSIGNMENT                    submissions from the exchange, then autograde
     cnn-course feedback ASSIGNMENT --return          ... and back to the students through the exchange
@@ -223,6 +225,24 @@ def cmd_validate(args):
     return 1 if failed else 0
 
 
+def cmd_report(args):
+    from autograder.course.report import write_report
+
+    print(write_report(_course(args), args.to, args.assignments or None))
+
+
+def cmd_mistakes(args):
+    from autograder.grading.catch import catch_matrix, table
+
+    course = _course(args)
+    missed = 0
+    for assignment in course.assignments(args.assignments or None):
+        catches = catch_matrix(assignment, course.source, course.limits, workers=args.workers or 2)
+        print(table(assignment, catches) if catches else f"{assignment}: no mistakes catalogued")
+        missed += sum(not catch.caught for catch in catches)
+    return 1 if missed else 0
+
+
 def _add_global_options(parser, defaults):
     """The options every command takes, before the command name or after it.
 
@@ -330,6 +350,17 @@ def build_parser():
     p.add_argument("submissions", metavar="SUBMISSIONS", help="folder or .zip of submissions")
     p.add_argument("--to", metavar="FILE", help="CSV file (default: <course root>/grades.csv)")
     p.set_defaults(students=None, force=True, export_assignment=None, format="csv", library="")
+
+    p = add("report", cmd_report, "Write the class report: one HTML page with each assignment's scores, "
+            "the pass rate of each test, the classic mistakes made, grading times, failed and missing "
+            "submissions and possible copies.")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: every released one")
+    p.add_argument("--to", metavar="FILE", help="default: <course root>/report.html")
+
+    p = add("mistakes", cmd_mistakes, "Grade every classic mistake catalogued in the assignments' "
+            "mistakes.py as a student's answer, in a private course root, and print which tests catch it; "
+            "exit status 1 if one is not caught by its function's hidden tests alone.", (common, parallel))
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
 
     p = add("validate", cmd_validate, "Check a notebook before submitting: nbgrader validate, visible tests run.")
     p.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")

@@ -342,11 +342,20 @@ def layer_table(model):
 
     ``detail`` is the activation of Dense and Conv2D layers, the rate of Dropout, the pool size of
     pooling layers, the scale of Rescaling and "" otherwise. Two models with equal tables have the same
-    structure.
+    structure, however their code was spelled: an activation layer (``Activation("relu")``,
+    ``ReLU()``) right after a layer without one counts as that layer's ``activation=``, and the
+    input layer of a functional model is left out.
     """
     rows = []
     for layer in model.layers:
-        config = layer.get_config()
+        kind, config = type(layer).__name__, layer.get_config()
+        if kind == "InputLayer":
+            continue
+        activation = _ACTIVATION_LAYERS.get(kind) or (str(config["activation"]) if kind == "Activation" else None)
+        if activation and rows and rows[-1][3].endswith("linear"):
+            name, shape, params, detail = rows[-1]
+            rows[-1] = (name, shape, params, detail[:-len("linear")] + activation)
+            continue
         if "activation" in config:
             detail = str(config["activation"])
         elif "rate" in config:
@@ -359,9 +368,12 @@ def layer_table(model):
             detail = ""
         if "kernel_size" in config:
             detail = f"{tuple(config['kernel_size'])} {config['padding']} {detail}"
-        rows.append((type(layer).__name__, tuple(int(d) for d in layer.output.shape[1:]),
-                     int(layer.count_params()), detail))
+        rows.append((kind, tuple(int(d) for d in layer.output.shape[1:]), int(layer.count_params()), detail))
     return rows
+
+
+# Layers that are an activation function and nothing else (with their defaults), by class name.
+_ACTIVATION_LAYERS = {"ReLU": "relu", "Softmax": "softmax"}
 
 
 def compile_and_fit(model, train, validation=None, epochs=1, optimizer="rmsprop", batch_size=None, verbose=0):

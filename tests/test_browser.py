@@ -11,6 +11,7 @@ Screenshots go to build/screenshots/.
 import contextlib
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -324,3 +325,18 @@ def test_instructor_lab_has_nbgrader_tools(instructor_page):
     formgrader = page.frame_locator("iframe").first
     formgrader.locator("td", has_text=ASSIGNMENT).first.wait_for()
     _snap(page, "08-instructor-formgrader")
+
+
+def test_validate_button_opens_with_the_summary(student_page):
+    """Does the Lab's Validate button (nbgrader's own, with the student tree's nbgrader_config.py)
+    open with "N of M checks fail: ..." and show one line per failure, no traceback?"""
+    page = student_page
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
+    page.wait_for_function("() => document.body.innerText.includes('| Idle')")
+    page.locator(".jp-NotebookPanel-toolbar").get_by_text("Validate").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_text("checks fail:").wait_for(timeout=RUN_TIMEOUT_MS * 3)
+    text = dialog.inner_text()
+    assert re.search(r"\d+ of \d+ checks fail: dense_layer_weights, conv_single_step, correlate2d", text), text
+    assert "not written yet" in text and "Traceback" not in text and "checks.assert" not in text
+    _snap(dialog.locator(".jp-Dialog-content"), "validate-summary")

@@ -25,6 +25,7 @@ from pathlib import Path
 from traitlets.config import Config
 
 from autograder.errors import NbgraderFailed
+from autograder.mistakes import FILE_NAME as MISTAKES_FILE
 
 GRADER_PACKAGE = Path(__file__).resolve().parents[1]  # autograder/
 PROJECT_ROOT = GRADER_PACKAGE.parent
@@ -239,8 +240,9 @@ def nbgrader_config(root, limits=None, library=""):
     c.CourseDirectory.course_id = COURSE_ID
     # The default exchange (/srv/nbgrader/exchange) is not writable on a laptop.
     c.Exchange.root = str(Path(root).resolve() / "exchange")
-    # Checkpoints and caches are not part of a submission.
-    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+    # Checkpoints and caches are not part of a submission; the catalogue of classic mistakes
+    # (near-solutions) is the instructor's: never released, never copied next to a submission.
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", MISTAKES_FILE]
 
     c.merge(execute_config(limits))
     c.GuardedExecute.output_chars = limits.output_chars

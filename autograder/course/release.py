@@ -21,6 +21,7 @@ from autograder.course.config import (
     Course,
     check_step,
 )
+from autograder.course.validate import CONFIG_FILE as VALIDATE_CONFIG
 
 # Text that must never reach a student: nbgrader removes the regions these markers open.
 INSTRUCTOR_ONLY = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
@@ -61,7 +62,9 @@ def build_student_tree(dest, assignments=None, source=None):
     """Write the student version of the course: ``dest/<assignment>/<notebook>.ipynb``.
 
     Solutions become nbgrader's stub and hidden tests are removed; other files of an assignment
-    folder are copied as they are. An existing ``dest/<assignment>`` is replaced.
+    folder are copied as they are. An existing ``dest/<assignment>`` is replaced. ``dest/
+    nbgrader_config.py`` gives the Validate button of a JupyterLab run in ``dest`` the course's
+    settings (``autograder.course.validate.lab_config``).
 
     Args:
         dest: folder to write into (created if needed).
@@ -82,6 +85,7 @@ def build_student_tree(dest, assignments=None, source=None):
                 shutil.rmtree(target)
             shutil.copytree(folder, target)
             notebooks += sorted(target.glob("*.ipynb"))
+    (dest / "nbgrader_config.py").write_text(VALIDATE_CONFIG)  # the Lab's Validate button, run in dest
     return notebooks
 
 

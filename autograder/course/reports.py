@@ -4,10 +4,13 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
+from autograder.course import copies
 from autograder.course.config import COURSE_ID
 from autograder.course.release import released
+from autograder.mistakes import named_in
 from autograder.render import notes
 
 # A student's result for one assignment, as every export and the summary name it.
@@ -201,7 +204,10 @@ def _total(student, tables):
 
 
 def summary_table(course, assignments=None, everything=False):
-    """A plain-text table: student, assignment, score / max, status and the notes about the submission.
+    """A plain-text table: student, assignment, score / max, status and the notes about the
+    submission: the grader's notes, the test cells that lost points, the classic mistakes
+    (``autograder.mistakes``) that the failed tests named, and possible copies
+    (``autograder.course.copies``: "needs manual review", the score unchanged).
 
     Args:
         assignments: assignment ids, or None for those collected or graded (:func:`grade_table`).
@@ -212,15 +218,35 @@ def summary_table(course, assignments=None, everything=False):
     for table in tables:
         for student in students:
             result = table.results[student]
-            remarks = notes.read(course.root, table.name, student)
+            remarks = notes.read(course.root, table.name, student) + _failures(course, table, student)
+            flagged = copies.read_flags(course.root, table.name).get(student, [])
+            remarks += [f"possible copy: {copies.describe(flag)} (copies/{table.name}/)" for flag in flagged]
+            status = NEEDS_REVIEW if flagged and result.status == GRADED else result.status
             score = "-" if result.score is None else _number(result.score)
-            lines.append((student, table.name, f"{score} / {_number(table.max_score)}", result.status,
+            lines.append((student, table.name, f"{score} / {_number(table.max_score)}", status,
                           "; ".join(remarks) or "-"))
     widths = [max(len(line[i]) for line in lines) for i in range(4)]
     text = [" | ".join(value.ljust(width) for value, width in zip(line[:4], widths)) + " | " + line[4]
             for line in lines]
     text.insert(1, "-" * min(120, sum(widths) + 15))
     return "\n".join(text)
+
+
+def _failures(course, table, student):
+    """"failed: <grade ids>" and "mistakes: ..." for a graded result that lost points."""
+    result = table.results[student]
+    if result.status not in (GRADED, NEEDS_REVIEW):
+        return []
+    failed = [grade_id for grade_id, most in table.cells if result.cells.get(grade_id, 0) < most]
+    if not failed:
+        return []
+    found = []
+    for path in sorted(course.step_dir("autograded", student, table.name).glob("*.ipynb")):
+        for cell in nbformat.read(path, 4).cells:
+            for output in cell.get("outputs", []):
+                found += named_in(output.get("evalue", "")) if output.get("output_type") == "error" else []
+    lines = [f"failed: {', '.join(failed)}"]
+    return lines + ([f"mistakes: {'; '.join(dict.fromkeys(found))}"] if found else [])
 
 
 def _number(value):

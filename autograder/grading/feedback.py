@@ -48,11 +48,16 @@ def generate_feedback(course, assignment, students=None, workers=None, progress=
     return [course.step_dir("feedback", student, assignment) for student in graded]
 
 
-# Failure messages wrap instead of scrolling sideways.
+# Failure messages wrap instead of scrolling sideways; a test's result is said in words and in
+# colour; cells show no "In [ ]:" prompts.
 FEEDBACK_STYLE = """<style>
 .jp-RenderedText pre, .output_error pre, .output_stream pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+.verdict { font-weight: bold; padding: 0 0.4em; border-radius: 3px; color: white; }
+.verdict.failed { background: #b3261e; } .verdict.passed { background: #1b7f3b; }
+div.prompt, .jp-InputPrompt, .jp-OutputPrompt { display: none; }
 </style>
 """
+_SCORE = re.compile(r"(\(?Score: )([0-9.]+) / ([0-9.]+)(\)?)(?=</li>| <a href=\"#top\">)")
 
 
 def _feedback_one(root, source, limits, assignment, student):
@@ -63,7 +68,16 @@ def _feedback_one(root, source, limits, assignment, student):
         source = course.source / assignment / f"{page.stem}.ipynb"
         labels = test_labels(nbformat.read(str(source), 4)) if source.is_file() else {}
         html = page.read_text(encoding="utf-8").replace("</head>", FEEDBACK_STYLE + "</head>", 1)
-        page.write_text(_name_test_cells(html, labels), encoding="utf-8")
+        page.write_text(_mark_verdicts(_name_test_cells(html, labels)), encoding="utf-8")
+
+
+def _mark_verdicts(html):
+    """Each test's score, in the table and above its cell, led by "failed" or "passed" in colour."""
+    def marked(match):
+        verdict = "failed" if float(match.group(2)) < float(match.group(3)) else "passed"
+        return f'<span class="verdict {verdict}">{verdict}</span> {match.group(0)}'
+
+    return _SCORE.sub(marked, html)
 
 
 def _name_test_cells(html, labels):

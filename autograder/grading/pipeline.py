@@ -10,6 +10,9 @@ dies cannot leave a half-written grade behind, and a grade cannot be written twi
 A submission whose worker process dies (a student who kills the grader itself) is retried on its
 own, so that the students graded alongside it are not blamed; if it kills its worker again it is
 recorded as failed, scored 0 and flagged for manual grading.
+
+After each run, the class's solutions are compared for copies (``autograder.course.copies``):
+flagged for manual review, never scored.
 """
 
 import os
@@ -24,6 +27,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import rmtree
 from sqlalchemy.exc import SAWarning
 
+from autograder.course import copies, timings
 from autograder.course.config import COURSE_ID, Course
 from autograder.grading import cluster
 from autograder.grading.submission import FAILED, MISSING
@@ -89,6 +93,7 @@ def autograde(course, assignment, students=None, workers=None, force=False, prog
             staged = course.root / f".gradebook-{os.getpid()}.db"
             _snapshot(working.gradebook, staged)
             os.replace(staged, course.gradebook)
+    copies.flag_copies(course, assignment)
     return results
 
 
@@ -147,6 +152,7 @@ def _record(course, db_url, result):
         shutil.move(result["autograded"], dest)
     if result["work"]:
         shutil.rmtree(result["work"], ignore_errors=True)
+    timings.record(course.root, assignment, student, result.get("timings", {}).get("total"))
     lines = result["notes"]
     if status == MISSING and not notes.read(course.root, assignment, student, stages=["import"]):
         lines = ["no notebook was submitted: scored 0"]

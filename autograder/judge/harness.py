@@ -18,6 +18,7 @@ import time
 import warnings
 
 from autograder.checks import CheckFailed, values_hidden
+from autograder.mistakes import CallLog, named
 from autograder.judge import wire
 from autograder.judge.link import (
     CallTimeout,
@@ -45,14 +46,18 @@ class TestHarness:
         cell_timeout: seconds a test cell may take, its calls into the kernel included.
         output_chars: characters of printed output kept per test cell.
         settle_timeout: seconds a kernel gets to stop after a timed-out call is interrupted.
+        mistakes: function name -> its catalogued mistakes (``autograder.mistakes``): a failed
+            check whose result one of them reproduces names it.
     """
 
-    def __init__(self, executor, first_cell, answers, mutates, cell_timeout, output_chars, settle_timeout):
+    def __init__(self, executor, first_cell, answers, mutates, cell_timeout, output_chars, settle_timeout,
+                 mistakes=None):
         self.link = KernelLink(executor, settle_timeout)
         self.answers = set(answers)
         self.mutates = mutates
         self.cell_timeout = cell_timeout
         self.output_chars = output_chars
+        self.mistakes = mistakes or {}
         self.namespace = {"__name__": "__grading__"}
         self.setup_error = None
         try:
@@ -77,17 +82,20 @@ class TestHarness:
 
         printed = io.StringIO()
         error = None
+        log = CallLog()
         self.link.hidden = is_hidden(cell.source)
         self.link.deadline = time.monotonic() + self.cell_timeout
         try:
             if self.setup_error:
                 raise RuntimeError(f"the grader could not run the notebook's imports ({self.setup_error})")
-            self._bind_answers(cell.source)
+            self._bind_answers(cell.source, log)
             code = compile(python_source(cell.source), f"<{nbgrader_flags(cell).get('grade_id')}>", "exec")
             with _quiet(printed), values_hidden(self.link.hidden):
                 exec(code, self.namespace)
         except CheckFailed as failure:
-            error = ("CheckFailed", str(failure), [str(failure)])
+            mistake = named(log, self.mistakes)
+            text = f"{failure}\n{mistake.message()}" if mistake else str(failure)
+            error = ("CheckFailed", text, [text])
         except CallTimeout as stop:
             error = ("CellTimeoutError", str(stop), [f"CellTimeoutError: {stop}"])
         except KernelStopped as stop:
@@ -107,13 +115,14 @@ class TestHarness:
             outputs.append(new_output("error", ename=error[0], evalue=error[1], traceback=error[2]))
         return outputs
 
-    def _bind_answers(self, source):
+    def _bind_answers(self, source, log):
         for name in self.answers:
             self.namespace.pop(name, None)
         for name in sorted(free_names(source) & self.answers):
             reply = self.link.request({"op": "lookup", "name": name})
             if reply.get("kind") == "function":
-                self.namespace[name] = StudentFunction(self.link, name, self.mutates.get(name, ()))
+                function = StudentFunction(self.link, name, self.mutates.get(name, ()))
+                self.namespace[name] = log.wrap(name, function) if name in self.mistakes else function
             elif reply.get("kind") == "value":
                 self.namespace[name] = reply["value"]
 

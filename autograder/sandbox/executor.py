@@ -13,12 +13,15 @@ phases, each readable alone:
    for it to answer.
 """
 
+from pathlib import Path
+
 import nbformat
 from jupyter_core.utils import run_sync
 
 from autograder.judge.harness import TestHarness
 from autograder.judge.testcells import answer_names, first_code_cell, is_test_cell
 from autograder.judge.withheld import METADATA_KEY
+from autograder.mistakes import by_function, load
 from autograder.sandbox.deadlines import out_of_time
 from autograder.sandbox.kernel_cells import KernelCells, not_run, timed
 
@@ -49,7 +52,7 @@ class GuardedExecute(KernelCells):
         first = first_code_cell(source)
         mutates = source.metadata.get(METADATA_KEY, {}).get("mutates", {})
         harness = TestHarness(self, first.source if first else "", answer_names(source), mutates,
-                              self.timeout, self.output_chars, self.settle_timeout)
+                              self.timeout, self.output_chars, self.settle_timeout, self._mistakes())
         if self._source is None:
             harness.setup_error = "the source notebook of this submission was not found"
         elif self.kc is not None:
@@ -64,6 +67,14 @@ class GuardedExecute(KernelCells):
                 harness.cell_timeout = min(self.timeout, self.time_left())
                 cell.outputs = harness.run(cell)
         harness.link.close()
+
+    def _mistakes(self):
+        """The assignment's catalogue of classic mistakes, beside its source notebook."""
+        info = self.resources.get("nbgrader", {}) if self.resources else {}
+        root = self.config.CourseDirectory.get("root")
+        if not root or "assignment" not in info:
+            return {}
+        return by_function(load(Path(root) / "source" / info["assignment"]))
 
     def recover_after_call(self, stopped=False):
         """After a test's call into the kernel timed out or killed it: a responsive kernel again.

@@ -16,6 +16,7 @@ from variants import answer
 from autograder import checks, cli
 from autograder.course.config import Course
 from autograder.course.validate import validate
+from autograder.judge.testcells import is_test_cell
 
 A, NB = "01-sample", "sample"
 # The console script of this environment, run by its path with a PATH that does not hold it.
@@ -25,7 +26,7 @@ BARE_PATH = os.pathsep.join(p for p in ("/usr/bin", "/bin") if Path(p).is_dir())
 # The smallest command line of each command, after the command name.
 COMMANDS = {
     "release": [], "import": [A, "subs"], "autograde": [], "feedback": [], "export": [],
-    "summary": [], "grade": [A, "subs"], "validate": ["nb.ipynb"],
+    "summary": [], "grade": [A, "subs"], "validate": ["nb.ipynb"], "report": [], "mistakes": [],
 }
 GLOBAL = ["--course-dir", "/elsewhere/root", "--source", "/elsewhere/course", "--timeout", "7",
           "--memory-mb", "999", "--quiet"]
@@ -153,6 +154,43 @@ def test_validate_prints_whole_messages_and_nothing_else(solved_nb, tmp_path):
     assert script.returncode == 1
     assert message in script.stdout
     assert script.stderr == ""
+
+
+@pytest.mark.slow
+def test_validate_opens_with_a_summary_and_one_line_per_failure(solved_nb, tmp_path):
+    """Does validation say first how many checks fail and which, then one line each, with no
+    traceback and no cell's code?"""
+    wrong = answer(answer(solved_nb, "relu", "return x"), "zero_pad", "return x")
+    path = write_nb(wrong, tmp_path / f"{NB}.ipynb")
+    tests = sum(1 for cell in wrong.cells if is_test_cell(cell))
+    report = io.StringIO()
+    assert validate(path, timeout=10, stream=report) is False
+    lines = report.getvalue().splitlines()
+    assert lines[1] == f"2 of {tests} checks fail: relu, zero_pad", lines
+    failures = [line for line in lines if line.startswith("    ")]
+    assert len(failures) == 2 and all(line.strip().startswith("CheckFailed: ") for line in failures), lines
+    text = report.getvalue()
+    assert "Traceback" not in text and "def " not in text and "checks.assert" not in text
+    assert "The following cell failed" not in text
+
+
+@pytest.mark.slow
+def test_the_lab_validate_button_shows_the_summary(solved_nb, tmp_path, monkeypatch):
+    """nbgrader's own validator, configured as the Lab button's handler configures it in a Lab run
+    in the student tree (whose nbgrader_config.py release --to writes): the first failed cell it
+    reports opens with the summary, and each error is one line."""
+    from nbgrader.server_extensions.validate_assignment.handlers import ValidateAssignmentHandler
+    from nbgrader.validator import Validator
+
+    from autograder.course.release import build_student_tree
+
+    build_student_tree(tmp_path, [], source=tmp_path / "no-assignments")
+    monkeypatch.chdir(tmp_path)  # where the Lab server runs
+    path = write_nb(answer(solved_nb, "relu", "return x"), tmp_path / f"{NB}.ipynb")
+    config = ValidateAssignmentHandler.load_config(None)
+    failed = Validator(config=config).validate(str(path))["failed"]
+    assert failed[0]["source"].startswith("1 of ") and "checks fail: relu" in failed[0]["source"]
+    assert failed[0]["raw_error"].startswith("CheckFailed: relu(") and "\n" not in failed[0]["raw_error"]
 
 
 @pytest.mark.slow

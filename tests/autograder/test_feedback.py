@@ -1,5 +1,7 @@
 """What a student reads on the feedback page, and sees in their own JupyterLab."""
 
+import re
+
 import pytest
 from helpers import write_nb
 from sample_course import ASSIGNMENT as A
@@ -27,6 +29,10 @@ def test_feedback_names_each_test_and_shows_the_message_alone(course, solved_nb,
     assert "relu([-1, 0, 2]): expected 0, got -1 at index (0,)" in page
     assert "Traceback (most recent call last)" not in page and "checks.py" not in page and "harness.py" not in page
     assert "white-space: pre-wrap" in page
+    # each test's result in words and in colour, relu's failed and zero_pad's passed
+    assert re.search(r'relu: visible tests</a> <span class="verdict failed">failed</span> \(Score: 0', page)
+    assert re.search(r'zero_pad: visible tests</a> <span class="verdict passed">passed</span> \(Score: ', page)
+    assert ".verdict.failed { background: #b3261e; }" in page and "div.prompt, .jp-InputPrompt" in page
 
 
 def test_a_failed_check_renders_as_its_message_in_jupyterlab():

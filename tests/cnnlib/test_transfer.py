@@ -198,3 +198,38 @@ def test_vgg16_available_offline_says_why(monkeypatch, tmp_path):
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / transfer.VGG16_WEIGHTS).write_bytes(b"")
     assert transfer.vgg16_available() == (True, "VGG16's weights are in Keras' cache")
+
+
+def _head_spelled_out(shape):
+    """build_head's network with Activation layers, in the functional API."""
+    inputs = keras.Input(shape)
+    x = keras.layers.Flatten()(inputs)
+    x = keras.layers.Activation("relu")(keras.layers.Dense(256)(x))
+    x = keras.layers.Dropout(0.5)(x)
+    outputs = keras.layers.Activation("sigmoid")(keras.layers.Dense(1)(x))
+    return keras.Model(inputs, outputs)
+
+
+def _small_convnet_with_relu_layers(shape):
+    stack = [keras.Input(shape), keras.layers.Rescaling(1 / 255)]
+    for filters in (32, 32, 64):
+        stack += [keras.layers.Conv2D(filters, 3), keras.layers.ReLU(), keras.layers.MaxPooling2D(2)]
+    stack += [keras.layers.Flatten(), keras.layers.Dense(64), keras.layers.Activation("relu"),
+              keras.layers.Dropout(0.5), keras.layers.Dense(1), keras.layers.Activation("sigmoid")]
+    return keras.Sequential(stack)
+
+
+@pytest.mark.parametrize("spelled, reference, shape", [
+    (_head_spelled_out, transfer.build_head, (4, 4, 64)),
+    (_small_convnet_with_relu_layers, transfer.build_small_convnet, (32, 32, 3)),
+])
+def test_layer_table_does_not_depend_on_how_the_network_is_spelled(spelled, reference, shape):
+    """Separate activation layers and the functional API give the table of ``activation=`` in a Sequential."""
+    assert transfer.layer_table(spelled(shape)) == transfer.layer_table(reference(shape))
+
+
+def test_layer_table_keeps_an_activation_that_follows_one():
+    """An activation layer after a layer that has its own is a layer of its own in the table."""
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="relu"),
+                              keras.layers.Activation("sigmoid")])
+    assert transfer.layer_table(model) == [("Dense", (2,), 8, "relu"), ("Activation", (2,), 0, "sigmoid")]
