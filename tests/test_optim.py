@@ -58,3 +58,13 @@ def test_weight_decay_step_shrinks_the_weights():
     w = np.array([1.0, -2.0, 0.5])
     _, (grad,) = optim.l2_penalty([w], 0.1)
     np.testing.assert_allclose(w - 0.5 * grad, 0.95 * w)
+
+
+def test_keras_rmsprop_adds_epsilon_inside_the_square_root():
+    """05's note: Keras' RMSprop steps by lr * g / sqrt(s + eps), not lr * g / (sqrt(s) + eps)."""
+    g, lr, rho, eps = np.array([1e-4, -2e-4, 3.0], np.float32), 0.1, 0.9, 1e-3
+    variable = keras.Variable(np.zeros(3, np.float32))
+    keras.optimizers.RMSprop(lr, rho=rho, epsilon=eps).apply_gradients([(keras.ops.convert_to_tensor(g), variable)])
+    s = (1 - rho) * g.astype(np.float64) ** 2
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(variable), -lr * g / np.sqrt(s + eps), rtol=1e-5)
+    assert not np.allclose(keras.ops.convert_to_numpy(variable), -lr * g / (np.sqrt(s) + eps), rtol=1e-3)

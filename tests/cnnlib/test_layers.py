@@ -277,3 +277,17 @@ def test_bad_input_raises_a_clear_value_error(call, message):
     """Does every kind of bad input raise a ValueError whose message names the problem and shapes?"""
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_batchnorm_backward_is_the_sum_of_06s_three_paths():
+    """06 derives dx as the direct path plus the paths through the variance and the mean."""
+    rng = np.random.default_rng(7)
+    x, dout, gamma = rng.standard_normal((6, 3)) * 2 + 1, rng.standard_normal((6, 3)), rng.uniform(0.5, 2, 3)
+    m, mu, var = 6, x.mean(axis=0), x.var(axis=0)
+    r = 1 / np.sqrt(var + 1e-3)
+    dx_hat = dout * gamma
+    d_var = (dx_hat * (x - mu)).sum(axis=0) * -0.5 * r ** 3
+    d_mu = -r * dx_hat.sum(axis=0) + d_var * (-2 / m) * (x - mu).sum(axis=0)
+    three_paths = r * dx_hat + d_var * 2 * (x - mu) / m + d_mu / m
+    cache = ((x - mu) * r, gamma, r, True)
+    np.testing.assert_allclose(layers.batchnorm_backward(dout, cache)[0], three_paths, rtol=1e-10)
