@@ -69,3 +69,21 @@ def test_06_quotes_one_range_of_minutes_the_recorded_runs_took():
     assert (low, high) == (int(min(seconds)), round(max(seconds)))
     small_seconds = [_recorded(stem)["seconds"] / 60 for stem in ("mlp", "small_cnn")]
     assert all(abs(s - small) <= 0.15 for s in small_seconds), small_seconds
+
+
+# Each deck error, named where its topic is taught: (notebook folder, words the note must hold).
+DECK_ERRORS = [
+    ("02-padding-and-stride", r"Deck 002 computes .*\(28 − 3\)/2 \+ 1 = 13"),
+    ("05-mnist", r"Deck 003 writes ELU"),
+    ("05-mnist", r"25 · 8,000 = 200,000"),
+    ("06-cifar10", r"Deck 001 drops .*\s.*\s.*must be \*\*1 − p\*\*"),
+    ("06-cifar10", r"`x_tests`"),
+    ("07-transfer-learning", r"`model.layers\[:25\]` freezes all three"),
+]
+
+
+@pytest.mark.parametrize("folder, words", DECK_ERRORS, ids=[f"{f}:{w[:20]}" for f, w in DECK_ERRORS])
+def test_each_deck_error_is_named_where_its_topic_is_taught(folder, words):
+    (path,) = (ROOT / "course" / folder).glob("*.ipynb")
+    text = re.sub(r"\n> ", "\n", _markdown(path))
+    assert re.search(words, text), f"{folder} does not name the deck error {words!r}"

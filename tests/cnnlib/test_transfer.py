@@ -146,6 +146,23 @@ def test_stack_shares_the_layers_of_base_and_head():
                                rtol=1e-5, atol=1e-6)
 
 
+
+def test_the_lectures_loop_over_a_nested_models_layers_freezes_the_head_too():
+    """07's note on deck 003: a model of input, base and head has three layers, so layers[:25] freezes all."""
+    base = transfer.build_cifar8_base()
+    head = transfer.build_head(base.output_shape[1:])
+    image = keras.Input((32, 32, 3))
+    nested = keras.Model(image, head(base(image)))
+    assert [layer.name for layer in nested.layers][1:] == [base.name, head.name]
+    for layer in nested.layers[:25]:
+        layer.trainable = False
+    assert nested.trainable_weights == [] and len(base.layers) > 3
+    for layer in nested.layers:
+        layer.trainable = True
+    for layer in base.layers[:5]:      # the base's own layers: the head stays trainable
+        layer.trainable = False
+    assert {id(w) for w in head.trainable_weights} <= {id(w) for w in nested.trainable_weights}
+
 @pytest.mark.parametrize("builder, shape, rows", [
     (transfer.build_head, (4, 4, 64), [("Flatten", (1024,), 0, ""), ("Dense", (256,), 262400, "relu"),
                                        ("Dropout", (256,), 0, "rate 0.5"), ("Dense", (1,), 257, "sigmoid")]),
