@@ -147,7 +147,7 @@ def test_conv2d_backward_numerically(stride, pad):
     assert_gradient(db, lambda v: layers.conv2d_forward(x, w, v, stride, pad)[0], b, dout)
 
 
-@pytest.mark.parametrize("mode", ["max", "avg"])
+@pytest.mark.parametrize("mode", ["max", "avg", "sum", "l2"])
 @pytest.mark.parametrize("size, stride", [(2, 2), (3, 2), (2, 1)])
 def test_pool2d_backward_numerically(mode, size, stride):
     """Does pooling's dx match centred differences, overlapping windows included?"""
@@ -243,7 +243,7 @@ B = np.zeros(4)
     (lambda: layers.conv_output_size(5, 7, 0, 1), r"kernel is larger than the padded input: f=7 > n \+ 2\*pad = 5"),
     (lambda: layers.conv_output_size(5, 3, 0, 0), r"Received stride=0"),
     (lambda: layers.pool2d_forward(X, 2, 2, mode="median"),
-     r"Unknown pooling mode: mode='median'. Expected one of \('max', 'avg'\)"),
+     r"Unknown pooling mode: mode='median'. Expected one of \('max', 'avg', 'sum', 'l2'\)"),
     (lambda: layers.pool2d_forward(X, 6, 1), r"pooling window 6x6 is larger than the padded input 5x5"),
     (lambda: layers.pool2d_forward(X, 2, stride=0), r"Received stride=0"),
     (lambda: layers.pool2d_forward(X[0]), r"Expected `x` with 4 dimensions"),
