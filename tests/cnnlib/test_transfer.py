@@ -215,3 +215,24 @@ def test_vgg16_available_offline_says_why(monkeypatch, tmp_path):
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / transfer.VGG16_WEIGHTS).write_bytes(b"")
     assert transfer.vgg16_available() == (True, "VGG16's weights are in Keras' cache")
+
+
+def test_build_transfer_model_shares_the_base_and_computes_head_of_base():
+    """Is the functional model input -> base -> the lecture's classifier, with the base's own weights?"""
+    base = transfer.build_cifar8_base()
+    model = transfer.build_transfer_model(base)
+    assert model.layers[1] is base and not isinstance(model, keras.Sequential)
+    assert [type(layer).__name__ for layer in model.layers[2:]] == ["Flatten", "Dense", "Dropout", "Dense"]
+    assert model.count_params() == base.count_params() + 4 * 4 * 64 * 256 + 256 + 257
+    x = np.random.default_rng(5).uniform(0, 255, (3, 32, 32, 3)).astype(np.float32)
+    features = keras.ops.convert_to_numpy(base(x, training=False)).reshape(3, -1)
+    (w1, b1), (w2, b2) = model.layers[3].get_weights(), model.layers[5].get_weights()
+    expected = 1 / (1 + np.exp(-(np.maximum(features @ w1 + b1, 0) @ w2 + b2)))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(x, training=False)), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_fine_tuning_trains_block3_and_the_head_318337_parameters():
+    """07's prediction finetuned_parameters: the stacked base and head, frozen up to block3_conv1."""
+    model = transfer.stack(transfer.build_cifar8_base(), transfer.build_head((4, 4, 64)))
+    transfer.freeze_up_to(model, "block3_conv1")
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == 55_680 + 262_657
