@@ -40,19 +40,18 @@ def hinge_loss(scores, y):
     return float(np.maximum(margins, 0).mean()), dscores.astype(scores.dtype, copy=False)
 
 
-def mse_loss(predictions, targets):
+def mse_loss(probs, y):
     """Mean squared error (Keras' ``MeanSquaredError``) and its gradient.
 
     Args:
-        predictions: (N, K), e.g. softmax probabilities.
-        targets: (N, K), e.g. one-hot rows.
+        probs: (N, K) predictions, e.g. softmax probabilities.
+        y: the targets: (N,) integer labels in [0, K), taken as one-hot rows, or (N, K) rows.
 
     Returns:
-        loss: float, the mean over all N * K entries of (predictions - targets) ** 2.
-        dpredictions: (N, K), 2 * (predictions - targets) / (N * K).
+        loss: float, the mean over all N * K entries of (probs - targets) ** 2.
+        dprobs: (N, K), 2 * (probs - targets) / (N * K).
     """
-    predictions = as_float_array("predictions", predictions)
-    check_ndim("predictions", predictions, 2, "(N, K)")
-    targets = _targets(targets, *predictions.shape)
-    diff = predictions - targets
-    return float((diff ** 2).mean()), (2 * diff / diff.size).astype(predictions.dtype, copy=False)
+    probs = as_float_array("probs", probs)
+    check_ndim("probs", probs, 2, "(N, K)")
+    diff = probs - _targets(y, *probs.shape)
+    return float((diff ** 2).mean()), (2 * diff / diff.size).astype(probs.dtype, copy=False)
