@@ -5,7 +5,7 @@ message speaks to the student: what was expected and what came back first, then 
 differ. IPython shows the message alone (``_render_traceback_``), with no traceback into this file.
 
 While an assignment is graded, the test cells and these checks run in the grader's own process,
-with the student's functions called in the submission's kernel (``autograder.harness``); in a
+with the student's functions called in the submission's kernel (``autograder.judge.harness``); in a
 student's own JupyterLab they run in the notebook's kernel, for instant feedback.
 """
 

@@ -4,8 +4,8 @@
 
 In one run, against one grading kernel (limits only, so that the figures are about the channel):
 
-1. the grader's link (``autograder.harness.KernelLink``: a Unix socket, messages of
-   ``autograder.wire``), calling a function that returns its argument;
+1. the grader's link (``autograder.judge.link.KernelLink``: a Unix socket, messages of
+   ``autograder.judge.wire``), calling a function that returns its argument;
 2. its peer, the same request sent the plain Jupyter way: as the code of an ``execute_request``
    whose reply comes back as display data (how a harness without its own channel must do it).
 
@@ -24,12 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "autog
 
 from helpers import KernelExecutor  # noqa: E402
 
-from autograder import wire  # noqa: E402
-from autograder.harness import KernelLink, StudentFunction  # noqa: E402
+from autograder.judge import wire  # noqa: E402
+from autograder.judge.link import KernelLink, StudentFunction  # noqa: E402
 
 SHAPES = [(2,), (64, 28, 28, 1), (32, 32, 32, 16)]
 ECHO = ("from IPython.display import publish_display_data\n"
-        "from autograder import wire\n"
+        "from autograder.judge import wire\n"
         "def same(x):\n"
         "    return x\n"
         "def answer(text):\n"

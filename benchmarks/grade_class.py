@@ -8,7 +8,7 @@ then in the same run:
 
 1. plain sequential ``nbgrader autograde ASSIGNMENT --force`` (nbgrader's own configuration,
    same cell timeout) on a copy of the course root;
-2. ``autograder.grading.autograde`` in parallel, ``--runs`` times with ``force``, checking that the
+2. ``autograder.grading.pipeline.autograde`` in parallel, ``--runs`` times with ``force``, checking that the
    gradebook ends with every grade exactly once and the same values each run;
 3. one correct submission alone, for the wall time of one complete submission.
 
@@ -38,10 +38,10 @@ sys.path.insert(0, str(ROOT / "tests" / "autograder" / "files"))
 from helpers import gradebook_rows, scores  # noqa: E402
 from variants import STUB, answer, answer_cells  # noqa: E402
 
-from autograder.config import COURSE_SOURCE, Course, Limits  # noqa: E402
-from autograder.grading import autograde  # noqa: E402
-from autograder.release import release_assignments  # noqa: E402
-from autograder.submissions import import_submissions  # noqa: E402
+from autograder.course.config import COURSE_SOURCE, Course, Limits  # noqa: E402
+from autograder.course.release import release_assignments  # noqa: E402
+from autograder.course.submissions import import_submissions  # noqa: E402
+from autograder.grading.pipeline import autograde  # noqa: E402
 
 
 def make_class(source, release, n, folder):

@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.config import COURSE_SOURCE, Course, Limits
-from autograder.grading import autograde
-from autograder.release import release_assignments
-from autograder.submissions import import_submissions
+from autograder.course.config import COURSE_SOURCE, Course, Limits
+from autograder.course.release import release_assignments
+from autograder.course.submissions import import_submissions
+from autograder.grading.pipeline import autograde
 
 
 def main():

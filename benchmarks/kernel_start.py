@@ -14,8 +14,9 @@ import time
 
 from jupyter_core.utils import run_sync
 
-from autograder.config import Limits, kernel_config
-from autograder.isolation import SandboxedKernelManager, probe
+from autograder.course.config import Limits, kernel_config
+from autograder.sandbox.kernel_manager import SandboxedKernelManager
+from autograder.sandbox.namespaces import probe
 
 
 def start_once(sandboxed):

@@ -245,7 +245,7 @@ def _load_cifar10_jpeg(source, n_train, n_test):
 
 def read_ahead():
     """Read the local data files that the loaders would use into this process's cache, so that
-    processes forked from it find them read (grading kernels: ``autograder.zygote``)."""
+    processes forked from it find them read (grading kernels: ``autograder.sandbox.zygote``)."""
     for name, files in (("MNIST", MNIST_FILES), ("CIFAR-10", CIFAR10_FILES)):
         source = _find(name, files, None)
         if source is not None and source.suffix == ".npz":

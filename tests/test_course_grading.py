@@ -18,12 +18,18 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "autograder" / "files"))
 
-from variants import STUB, answer, answer_cells, graded_cells, points_naming  # noqa: E402
+from variants import (  # noqa: E402
+    STUB,
+    answer,
+    answer_cells,
+    graded_cells,
+    points_naming,
+)
 
-from autograder.config import COURSE_SOURCE, Course, Limits  # noqa: E402
-from autograder.grading import autograde  # noqa: E402
-from autograder.release import INSTRUCTOR_ONLY, release_assignments  # noqa: E402
-from autograder.submissions import import_submissions  # noqa: E402
+from autograder.course.config import COURSE_SOURCE, Course, Limits  # noqa: E402
+from autograder.course.release import INSTRUCTOR_ONLY, release_assignments  # noqa: E402
+from autograder.course.submissions import import_submissions  # noqa: E402
+from autograder.grading.pipeline import autograde  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ASSIGNMENTS = Course().assignments()

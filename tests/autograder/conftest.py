@@ -11,8 +11,8 @@ sys.path.insert(0, str(Path(__file__).parent / "files"))
 import sample_course  # noqa: E402  (files/ is not a package)
 from helpers import TEST_LIMITS, copy_course, solved  # noqa: E402
 
-from autograder.config import Course  # noqa: E402
-from autograder.release import release_assignments  # noqa: E402
+from autograder.course.config import Course  # noqa: E402
+from autograder.course.release import release_assignments  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import os
 import signal
 import threading
 import time
-
 from pathlib import Path
 
 import dask
@@ -19,9 +18,10 @@ import yaml
 from helpers import copy_course, gradebook_rows, scores, write_nb
 from variants import answer, prepend
 
-from autograder import notes
-from autograder.grading import FAILED, GRADED, autograde
-from autograder.submissions import import_submissions
+from autograder.course.submissions import import_submissions
+from autograder.grading.pipeline import autograde
+from autograder.grading.submission import FAILED, GRADED
+from autograder.render import notes
 
 distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.slow
@@ -80,6 +80,18 @@ def _kill_while_grading(client, student, times):
     return thread, killed
 
 
+def _grade_killing(cluster, course, solved_nb, release_nb, tmp_path, student, times):
+    """Grade the class plus ``student`` (correct, but slow), killing the worker that grades
+    ``student`` ``times`` times. Returns (the course, autograde's results)."""
+    address, client = cluster
+    course = _class(course, solved_nb, release_nb, tmp_path, extra=[(student, prepend(solved_nb, "relu", SLOW))])
+    thread, killed = _kill_while_grading(client, student, times=times)
+    results = autograde(course, A, scheduler=address, progress=False)
+    thread.join()
+    assert len(killed) == times
+    return course, results
+
+
 def test_repeated_runs_lose_and_duplicate_no_grade(cluster, course, solved_nb, release_nb, tmp_path):
     """Three forced runs on the cluster: each student graded once per run, as the local pool grades them?"""
     address, _ = cluster
@@ -101,12 +113,7 @@ def test_repeated_runs_lose_and_duplicate_no_grade(cluster, course, solved_nb, r
 
 def test_a_killed_worker_has_its_submission_graded_again(cluster, course, solved_nb, release_nb, tmp_path):
     """A worker killed while it grades erin: is erin graded elsewhere, and everyone once?"""
-    address, client = cluster
-    course = _class(course, solved_nb, release_nb, tmp_path, extra=[("erin", prepend(solved_nb, "relu", SLOW))])
-    thread, killed = _kill_while_grading(client, "erin", times=1)
-    results = autograde(course, A, scheduler=address, progress=False)
-    thread.join()
-    assert len(killed) == 1
+    course, results = _grade_killing(cluster, course, solved_nb, release_nb, tmp_path, "erin", times=1)
     assert sorted(results) == sorted([*EXPECTED, "erin"])
     assert scores(course) == {**EXPECTED, "erin": 6}
     assert results["erin"]["status"] == GRADED and results["erin"]["notes"] == []
@@ -115,12 +122,7 @@ def test_a_killed_worker_has_its_submission_graded_again(cluster, course, solved
 
 def test_a_submission_whose_worker_dies_twice_is_failed(cluster, course, solved_nb, release_nb, tmp_path):
     """frank's worker dies each time it grades him: is he failed, flagged, and the others graded?"""
-    address, client = cluster
-    course = _class(course, solved_nb, release_nb, tmp_path, extra=[("frank", prepend(solved_nb, "relu", SLOW))])
-    thread, killed = _kill_while_grading(client, "frank", times=2)
-    results = autograde(course, A, scheduler=address, progress=False)
-    thread.join()
-    assert len(killed) == 2
+    course, results = _grade_killing(cluster, course, solved_nb, release_nb, tmp_path, "frank", times=2)
     assert results["frank"]["status"] == FAILED
     assert scores(course) == {**EXPECTED, "frank": 0}
     (note,) = notes.read(course.root, A, "frank")
@@ -128,4 +130,4 @@ def test_a_submission_whose_worker_dies_twice_is_failed(cluster, course, solved_
     with course.api().gradebook as gb:
         grades = gb.find_submission(A, "frank").notebooks[0].grades
         assert grades and all(g.needs_manual_grade for g in grades)
-    client.wait_for_workers(2, timeout=60)  # the nannies restart the killed workers
+    cluster[1].wait_for_workers(2, timeout=60)  # the nannies restart the killed workers

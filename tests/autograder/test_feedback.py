@@ -7,9 +7,9 @@ from sample_course import NOTEBOOK as NB
 from variants import answer
 
 from autograder.checks import CheckFailed, assert_close, compare_with_reference
-from autograder.grading import autograde
-from autograder.reports import generate_feedback
-from autograder.submissions import import_submissions
+from autograder.course.submissions import import_submissions
+from autograder.grading.feedback import generate_feedback
+from autograder.grading.pipeline import autograde
 
 
 @pytest.mark.slow

@@ -4,25 +4,25 @@ Each test starts kernels from a ``KernelFactory`` as grading does, runs a hostil
 in the first, and looks from the next one (or from the grader) at what is left.
 """
 
-import os
 
 import pytest
 from jupyter_client import BlockingKernelClient
 from jupyter_core.utils import run_sync
 
-from autograder import forking, isolation, sandbox
-from autograder.config import Limits, kernel_config
-from autograder.isolation import SandboxedKernelManager
+from autograder.course.config import Limits, kernel_config
+from autograder.sandbox import factory as kernel_factory
+from autograder.sandbox import namespaces
+from autograder.sandbox.kernel_manager import SandboxedKernelManager
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not isolation.probe()[0], reason="bubblewrap cannot run here")]
+              pytest.mark.skipif(not namespaces.probe()[0], reason="bubblewrap cannot run here")]
 
 CONFIG = kernel_config(Limits())
 
 
 @pytest.fixture
 def factory():
-    made = forking.KernelFactory(CONFIG, "import numpy\n")
+    made = kernel_factory.KernelFactory(CONFIG, "import numpy\n")
     yield made
     made.close()
 
@@ -134,17 +134,17 @@ print('descriptors', len(descriptors))
 def test_a_kernel_that_kills_its_factory_costs_only_itself(monkeypatch):
     """When a kernel kills (or stops) the factory, does the grader see that kernel end, and fork
     the next kernel from a new factory?"""
-    monkeypatch.setattr(forking, "REPLY_SECONDS", 2)
+    monkeypatch.setattr(kernel_factory, "REPLY_SECONDS", 2)
     for attack in ("os.kill(os.getppid(), 9)", "os.kill(os.getppid(), 19)"):  # SIGKILL, SIGSTOP
-        factory = sandbox._factory("python3", {"attack": attack}, CONFIG, "import numpy\n")
+        factory = kernel_factory.thread_factory("python3", {"attack": attack}, CONFIG, "import numpy\n")
         manager, client = start(factory)
         client.execute(f"import os\n{attack}")
         status = run_sync(manager.provisioner.wait)()
-        assert status == forking.KILLED and not factory.alive
+        assert status == kernel_factory.KILLED and not factory.alive
         stop(manager, client)
-        again = sandbox._factory("python3", {"attack": attack}, CONFIG, "import numpy\n")
+        again = kernel_factory.thread_factory("python3", {"attack": attack}, CONFIG, "import numpy\n")
         assert again is not factory
         manager, client = start(again)
         assert run(client, "print(6 * 7)") == "42\n"
         stop(manager, client)
-    sandbox.close_factories()
+    kernel_factory.close_factories()

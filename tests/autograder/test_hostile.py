@@ -13,10 +13,11 @@ import pytest
 from helpers import copy_course, scores, write_nb
 from variants import answer, cell, prepend
 
-from autograder import notes
-from autograder.grading import autograde
-from autograder.reports import generate_feedback, summary_table
-from autograder.submissions import import_submissions
+from autograder.course.reports import summary_table
+from autograder.course.submissions import import_submissions
+from autograder.grading.feedback import generate_feedback
+from autograder.grading.pipeline import autograde
+from autograder.render import notes
 
 pytestmark = pytest.mark.slow
 

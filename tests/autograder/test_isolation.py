@@ -19,19 +19,20 @@ from nbformat.v4 import new_markdown_cell
 from sample_course import ASSIGNMENT as A
 from sample_course import HIDDEN_SECRET
 from sample_course import NOTEBOOK as NB
-from variants import answer, cell, prepend
+from variants import answer, prepend
 
 import autograder
 import cnnlib
-from autograder import isolation, notes
-from autograder.config import Course, Limits
-from autograder.grading import autograde
-from autograder.isolation import IsolationUnavailable
-from autograder.reports import generate_feedback
-from autograder.submissions import import_submissions
+from autograder.course.config import Course, Limits
+from autograder.course.submissions import import_submissions
+from autograder.errors import IsolationUnavailable
+from autograder.grading.feedback import generate_feedback
+from autograder.grading.pipeline import autograde
+from autograder.render import notes
+from autograder.sandbox import kernel_manager, namespaces
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not isolation.probe()[0], reason="bubblewrap cannot run here")]
+              pytest.mark.skipif(not namespaces.probe()[0], reason="bubblewrap cannot run here")]
 
 HONEST = ("aaa_honest", "mmm_honest", "zzz_honest")
 MARKUP = ("<script>alert('owned')</script>", "<img src=x onerror=alert('owned')>",
@@ -320,7 +321,7 @@ def test_isolation_off_is_said_in_every_feedback(course, solved_nb, tmp_path):
 
 def test_isolation_required_fails_where_the_sandbox_cannot_run(course, monkeypatch):
     """Does --isolation required refuse to grade without bubblewrap, leaving nothing graded?"""
-    monkeypatch.setattr(isolation, "probe", lambda: (False, "bubblewrap is not installed"))
+    monkeypatch.setattr(namespaces, "probe", lambda: (False, "bubblewrap is not installed"))
     required = Course(root=course.root, source=course.source, limits=Limits(isolation="required"))
     with pytest.raises(IsolationUnavailable, match="bubblewrap is not installed"):
         autograde(required, A, force=True, progress=False)
@@ -331,7 +332,7 @@ def test_what_the_kernel_may_read_stays_visible_when_it_lives_under_tmp(tmp_path
     nothing else of /tmp?"""
     from jupyter_core.utils import run_sync
 
-    from autograder.config import kernel_config
+    from autograder.course.config import kernel_config
 
     data, other = tmp_path / "data", tmp_path / "other"
     data.mkdir()
@@ -340,7 +341,7 @@ def test_what_the_kernel_may_read_stays_visible_when_it_lives_under_tmp(tmp_path
     (other / "hidden.txt").write_text("secret")
     config = kernel_config(Limits(isolation="required"))
     config.SandboxedKernelManager.readable = [*config.SandboxedKernelManager.readable, str(data)]
-    manager = isolation.SandboxedKernelManager(kernel_name="python3", config=config)
+    manager = kernel_manager.SandboxedKernelManager(kernel_name="python3", config=config)
     run_sync(manager.start_kernel)(cwd=str(manager.scratch))
     client = manager.client()
     client.start_channels()

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 from helpers import KernelExecutor
 
-from autograder.harness import CallTimeout, KernelLink, KernelStopped, StudentFunction
+from autograder.judge.link import (
+    CallTimeout,
+    KernelLink,
+    KernelStopped,
+    StudentFunction,
+)
 
 
 @pytest.fixture
@@ -20,7 +25,7 @@ def test_a_connection_without_the_token_is_not_taken_for_the_kernel(executor):
     """Does a process that connects first, with a guessed token, get no say in the answers?"""
     executor.run(
         "import socket\n"
-        "from autograder import kernel_calls, wire\n"
+        "from autograder.judge import kernel_calls, wire\n"
         "real_serve = kernel_calls.serve\n"
         "def serve(path, token):\n"
         "    impostor = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"

@@ -12,10 +12,14 @@ from helpers import copy_course, gradebook_rows, scores, write_nb
 from variants import answer
 
 from autograder import cli
-from autograder.grading import autograde
-from autograder.release import INSTRUCTOR_ONLY, build_student_tree, release_assignments
-from autograder.submissions import import_submissions
-from autograder.validate import validate
+from autograder.course.release import (
+    INSTRUCTOR_ONLY,
+    build_student_tree,
+    release_assignments,
+)
+from autograder.course.submissions import import_submissions
+from autograder.course.validate import validate
+from autograder.grading.pipeline import autograde
 
 pytestmark = pytest.mark.slow
 A, NB = "01-sample", "sample"

@@ -5,11 +5,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.config import COURSE_SOURCE
-from autograder.testcells import answer_names, contract_problems, free_names
-from autograder.withheld import METADATA_KEY, build_library
-
 import cnnlib
+from autograder.course.config import COURSE_SOURCE
+from autograder.judge.testcells import answer_names, contract_problems, free_names
+from autograder.judge.withheld import METADATA_KEY, build_library
 
 NOTEBOOKS = sorted(COURSE_SOURCE.glob("[0-9][0-9]-*/*.ipynb"))
 
@@ -51,7 +50,7 @@ def test_contract_problems_name_the_cell_and_the_name():
 
 def test_preload_imports_what_the_cells_import_and_binds_nothing():
     """Does the kernel factory's preload import the notebook's modules, not its tests', in a namespace of its own?"""
-    from autograder.testcells import preload_code
+    from autograder.judge.testcells import preload_code
 
     nb = nbformat.v4.new_notebook()
     code = nbformat.v4.new_code_cell

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from autograder import wire
+from autograder.judge import wire
 
 
 @pytest.mark.parametrize("value", [

@@ -8,7 +8,7 @@ import pytest
 
 import cnnlib
 import cnnlib.layers
-from autograder.withheld import ReferenceWithheld, build_library
+from autograder.judge.withheld import ReferenceWithheld, build_library
 
 
 def _load(copy, module):

@@ -2,7 +2,7 @@
 
 import os
 
-from autograder.workers import THREAD_VARIABLES, worker_pool
+from autograder.grading.workers import THREAD_VARIABLES, worker_pool
 
 PROBE = "CNN_COURSE_WORKER_PROBE"
 

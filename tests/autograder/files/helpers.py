@@ -7,11 +7,11 @@ import sqlite3
 from pathlib import Path
 
 import nbformat
+import sample_course
 from jupyter_core.utils import run_sync
 
-import sample_course
-from autograder.config import Course, Limits, kernel_config
-from autograder.isolation import SandboxedKernelManager
+from autograder.course.config import Course, Limits, kernel_config
+from autograder.sandbox.kernel_manager import SandboxedKernelManager
 
 # Small limits keep hostile submissions quick: an endless loop costs 5 s per cell.
 TEST_LIMITS = Limits(cell_timeout=5, memory_mb=2048, output_chars=20_000)
@@ -63,7 +63,7 @@ def solved(release_nb, source_nb):
 
 
 class KernelExecutor:
-    """What ``harness.KernelLink`` needs of ``GuardedExecute``: a kernel (limits only, no sandbox),
+    """What ``link.KernelLink`` needs of ``GuardedExecute``: a kernel (limits only, no sandbox),
     its client, and recovery, which here only records that it was asked for."""
 
     def __init__(self):

@@ -1,0 +1,9 @@
+"""The errors that stop an instructor's command, each with a message that says what to do."""
+
+
+class NbgraderFailed(RuntimeError):
+    """An nbgrader step failed; the message ends with the end of nbgrader's log."""
+
+
+class IsolationUnavailable(RuntimeError):
+    """``--isolation required`` was asked for where bubblewrap cannot run."""

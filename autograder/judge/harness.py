@@ -1,0 +1,128 @@
+"""Graded test cells run in the grader's process, calling the student's functions in the kernel.
+
+The verdict of a test cell depends on nothing the submission's process can change. The test's
+code (the release's, restored by nbgrader), the reference library and the checks all live here;
+the kernel only runs the student's functions on the test's inputs and sends back their results,
+as plain data (``autograder.judge.wire``). A name that the student's solution cells bind becomes, in
+the test's namespace a ``StudentFunction`` (``autograder.judge.link``) when the kernel holds a
+function under that name, and a copy of the value otherwise.
+
+The kernel sees the hidden tests' inputs, never their code or the reference's results, and what
+it prints while it answers is not kept. Messages about hidden tests do not quote the student's
+exception messages, which could carry the inputs back out.
+"""
+
+import contextlib
+import io
+import time
+import warnings
+
+from autograder.checks import CheckFailed, values_hidden
+from autograder.judge import wire
+from autograder.judge.link import (
+    CallTimeout,
+    KernelLink,
+    KernelStopped,
+    StudentError,
+    StudentFunction,
+)
+from autograder.judge.testcells import (
+    free_names,
+    is_hidden,
+    nbgrader_flags,
+    python_source,
+)
+
+
+class TestHarness:
+    """Runs one notebook's graded test cells here, against the kernel of a ``GuardedExecute``.
+
+    Args:
+        executor: the running ``GuardedExecute`` (its kernel holds the student's answers).
+        first_cell: the source of the notebook's first code cell (its imports), run here first.
+        answers: names bound by the notebook's solution cells.
+        mutates: function name -> arguments it may change in place.
+        cell_timeout: seconds a test cell may take, its calls into the kernel included.
+        output_chars: characters of printed output kept per test cell.
+        settle_timeout: seconds a kernel gets to stop after a timed-out call is interrupted.
+    """
+
+    def __init__(self, executor, first_cell, answers, mutates, cell_timeout, output_chars, settle_timeout):
+        self.link = KernelLink(executor, settle_timeout)
+        self.answers = set(answers)
+        self.mutates = mutates
+        self.cell_timeout = cell_timeout
+        self.output_chars = output_chars
+        self.namespace = {"__name__": "__grading__"}
+        self.setup_error = None
+        try:
+            with _quiet():
+                exec(compile(python_source(first_cell), "<imports>", "exec"), self.namespace)
+        except Exception as error:  # a course bug: every test says so
+            self.setup_error = f"{type(error).__name__}: {error}"
+
+    def warm_up(self):
+        """Load the kernel's side of the calls before the first test's time starts."""
+        self.link.deadline = time.monotonic() + self.cell_timeout
+        try:
+            self.link.request({"op": "lookup", "name": "__name__"})
+        except (CallTimeout, KernelStopped, StudentError, wire.WireError):
+            pass  # the first test meets the same problem and says so
+        finally:
+            self.link.deadline = None
+
+    def run(self, cell):
+        """Run one test cell; returns its outputs (nbformat output dicts)."""
+        from nbformat.v4 import new_output
+
+        printed = io.StringIO()
+        error = None
+        self.link.hidden = is_hidden(cell.source)
+        self.link.deadline = time.monotonic() + self.cell_timeout
+        try:
+            if self.setup_error:
+                raise RuntimeError(f"the grader could not run the notebook's imports ({self.setup_error})")
+            self._bind_answers(cell.source)
+            code = compile(python_source(cell.source), f"<{nbgrader_flags(cell).get('grade_id')}>", "exec")
+            with _quiet(printed), values_hidden(self.link.hidden):
+                exec(code, self.namespace)
+        except CheckFailed as failure:
+            error = ("CheckFailed", str(failure), [str(failure)])
+        except CallTimeout as stop:
+            error = ("CellTimeoutError", str(stop), [f"CellTimeoutError: {stop}"])
+        except KernelStopped as stop:
+            error = ("KernelDied", str(stop), [f"KernelDied: {stop}"])
+        except Exception as failure:
+            ename = getattr(failure, "ename", type(failure).__name__)
+            error = (ename, str(failure), [f"{ename}: {failure}"])
+        finally:
+            self.link.deadline = None
+        outputs = []
+        text = printed.getvalue()
+        if text:
+            if len(text) > self.output_chars:
+                text = text[:self.output_chars] + "\n[output truncated]\n"
+            outputs.append(new_output("stream", name="stdout", text=text))
+        if error:
+            outputs.append(new_output("error", ename=error[0], evalue=error[1], traceback=error[2]))
+        return outputs
+
+    def _bind_answers(self, source):
+        for name in self.answers:
+            self.namespace.pop(name, None)
+        for name in sorted(free_names(source) & self.answers):
+            reply = self.link.request({"op": "lookup", "name": name})
+            if reply.get("kind") == "function":
+                self.namespace[name] = StudentFunction(self.link, name, self.mutates.get(name, ()))
+            elif reply.get("kind") == "value":
+                self.namespace[name] = reply["value"]
+
+
+@contextlib.contextmanager
+def _quiet(stream=None):
+    """Test code's prints into ``stream`` (or nowhere); warnings dropped."""
+    sink = stream if stream is not None else io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(io.StringIO()), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
