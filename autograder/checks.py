@@ -53,8 +53,8 @@ def assert_close(name, got, expected, rtol=1e-5, atol=1e-6):
     """
     expected = np.asarray(expected)
     if got is None:
-        raise CheckFailed(f"{name}: expected an array of shape {expected.shape}, got None "
-                          "(did the function forget to `return`?).")
+        raise CheckFailed(f"{name}: expected an array of shape {expected.shape}, got None: replace None "
+                          "with your answer (or, in a function, `return` the result).")
     try:
         got = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
@@ -87,6 +87,9 @@ def assert_equal(name, got, expected):
     items, each checked the same way.
     """
     shown = "a value" if _values_hidden else _shown(got)
+    if got is None and expected is not None:
+        raise CheckFailed(f"{name}: got None: replace None with your answer (or, in a function, "
+                          "`return` the result).")
     if not _same_kind(got, expected):
         raise CheckFailed(f"{name}: expected {expected!r} ({type(expected).__name__}), "
                           f"got {shown} ({type(got).__name__}).")

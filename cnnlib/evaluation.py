@@ -113,6 +113,7 @@ def plot_history(histories, metric="accuracy", ax=None):
         if "val_" + metric in history:
             ax.plot(epochs, history["val_" + metric], "-", marker=".", color=color, label=f"{name} (validation)")
     ax.set(xlabel="epoch", ylabel=metric)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))   # whole epochs: no tick at 1.5
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax

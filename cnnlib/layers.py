@@ -335,17 +335,18 @@ def _check_dout(dout, expected_shape):
 
 # --------------------------------------------------------------------------- pooling
 
-POOL_MODES = ("max", "avg")
+POOL_MODES = ("max", "avg", "sum", "l2")
 
 
 def pool2d_forward(x, size=2, stride=2, mode="max"):
-    """Forward pass of max or average pooling, channel by channel, without padding.
+    """Forward pass of pooling, channel by channel, without padding.
 
     Args:
         x: input of shape (N, H, W, C).
         size: int >= 1, the pooling window is size x size.
         stride: int >= 1.
-        mode: "max" or "avg".
+        mode: "max", "avg" (the mean), "sum" or "l2" (the L2 norm, the square root of the sum of
+            squares) of each window.
 
     Returns:
         out: (N, H', W', C) with H' = floor((H - size) / stride) + 1, W' likewise.
@@ -365,9 +366,12 @@ def pool2d_forward(x, size=2, stride=2, mode="max"):
         # TensorFlow sends a max's gradient to the first maximum of its window; so do we.
         argmax = flat.argmax(axis=-1)
         out = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
+    elif mode == "l2":
+        out = np.sqrt((flat ** 2).sum(axis=-1))
+        argmax = (x, out)   # what the l2 gradient needs: the inputs and the norms
     else:
         argmax = None
-        out = flat.mean(axis=-1)
+        out = flat.mean(axis=-1) if mode == "avg" else flat.sum(axis=-1)
     return out.astype(x.dtype, copy=False), (x.shape, size, stride, mode, argmax)
 
 
@@ -375,7 +379,9 @@ def pool2d_backward(dout, cache):
     """Backward pass of ``pool2d_forward``.
 
     Max pooling routes each gradient to the input that was the window's maximum; average pooling
-    shares it equally among the size*size inputs. Overlapping windows (stride < size) add up.
+    shares it equally among the size*size inputs, sum pooling gives each of them all of it, and L2
+    pooling gives input x its share x / norm (0 for a window of zeros). Overlapping windows
+    (stride < size) add up.
 
     Args:
         dout: upstream gradient of shape (N, H', W', C).
@@ -388,12 +394,18 @@ def pool2d_backward(dout, cache):
     out_h, out_w = _out_hw(x_shape, (size, size), stride)
     dout = _check_dout(dout, (x_shape[0], out_h, out_w, x_shape[3]))
     dx = np.zeros(x_shape, dtype=dout.dtype)
+    if mode == "l2":
+        x, norms = argmax
+        safe = np.where(norms > 0, norms, 1)
     for di in range(size):
         for dj in range(size):
             if mode == "max":
                 share = np.where(argmax == di * size + dj, dout, 0)
+            elif mode == "l2":
+                share = dout * np.where(norms > 0, x[:, di:di + stride * out_h:stride,
+                                                     dj:dj + stride * out_w:stride] / safe, 0)
             else:
-                share = dout / (size * size)
+                share = dout / (size * size) if mode == "avg" else dout
             dx[:, di:di + stride * out_h:stride, dj:dj + stride * out_w:stride] += share
     return dx
 

@@ -4,6 +4,7 @@
   the square root of the uncorrected second moment, the bias corrections folded into the step size).
 - ``l2_penalty``: the weight-decay term (lambda / 2) * sum(w ** 2) of the loss and its gradient
   lambda * w, so that gradient descent on the penalised loss is w <- w - eta * (dJ/dw + lambda * w).
+- ``clip_by_norm``: gradient clipping as Keras' ``clipnorm`` does it, each array on its own.
 """
 
 import numpy as np
@@ -46,3 +47,27 @@ def l2_penalty(weights, weight_decay):
     """
     penalty = 0.5 * weight_decay * sum(float(np.sum(np.square(w))) for w in weights)
     return penalty, [weight_decay * np.asarray(w) for w in weights]
+
+
+def clip_by_norm(grads, clipnorm):
+    """Scale down each gradient array whose L2 norm exceeds ``clipnorm`` to norm ``clipnorm``.
+
+    This is what a Keras optimizer built with ``clipnorm=`` does before its update: each array
+    (one per variable) is clipped on its own, keeping its direction. (``global_clipnorm=`` clips
+    the norm of all arrays together instead.)
+
+    Args:
+        grads: list of arrays, any shapes.
+        clipnorm: float > 0.
+
+    Returns:
+        list of float arrays of the same shapes: g * min(1, clipnorm / ||g||).
+    """
+    if not clipnorm > 0:
+        raise ValueError(f"clipnorm must be > 0, got {clipnorm!r}.")
+    clipped = []
+    for g in grads:
+        g = np.asarray(g, dtype=np.float64)
+        norm = float(np.sqrt(np.sum(g ** 2)))
+        clipped.append(g * clipnorm / norm if norm > clipnorm else g.copy())
+    return clipped

@@ -314,6 +314,25 @@ def build_head(input_shape):
     ], name="head")
 
 
+def build_transfer_model(base):
+    """The lecture's transfer model, written with the functional API: an image input, the whole
+    ``base`` called as one layer (its weights shared, not copied), then the classifier of
+    ``build_head``: Flatten, Dense(256, ReLU), Dropout(0.5), Dense(1, sigmoid).
+
+    Args:
+        base: a Keras model taking (H, W, C) images to (h, w, c) features.
+
+    Returns:
+        keras.Model with layers [InputLayer, base, Flatten, Dense, Dropout, Dense]; input
+        (None, H, W, C), output (None, 1); base.count_params() + h*w*c*256 + 256 + 257 parameters.
+    """
+    image = keras.Input(shape=tuple(base.input_shape[1:]))
+    x = keras.layers.Flatten()(base(image))
+    x = keras.layers.Dense(256, activation="relu")(x)
+    x = keras.layers.Dropout(0.5)(x)
+    return keras.Model(image, keras.layers.Dense(1, activation="sigmoid")(x), name="transfer_model")
+
+
 def build_small_convnet(input_shape=(32, 32, 3)):
     """The lecture's from-scratch network: Rescaling(1/255), three blocks of 3x3 conv (32, 32, 64
     kernels, "valid", ReLU) and 2x2 max pooling, Flatten, Dense(64, ReLU), Dropout(0.5), Dense(1, sigmoid)."""

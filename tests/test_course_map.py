@@ -20,7 +20,8 @@ _spec.loader.exec_module(course_map)
 
 
 def _exercises(path):
-    """The names each solution cell defines (functions, else assigned names), parsed with ast."""
+    """The names each solution cell defines (functions, else assigned names, each once: a prediction
+    binds its name to its stub's None and to the answer), parsed with ast."""
     names = []
     for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
         if cell["metadata"].get("nbgrader", {}).get("solution"):
@@ -28,7 +29,7 @@ def _exercises(path):
             functions = [node.name for node in tree.body if isinstance(node, ast.FunctionDef)]
             assigned = [target.id for node in tree.body if isinstance(node, ast.Assign)
                         for target in node.targets if isinstance(target, ast.Name)]
-            names += functions or assigned
+            names += functions or list(dict.fromkeys(assigned))
     return names
 
 

@@ -30,8 +30,12 @@ def _bound_names(node):
 
 
 def _answer_functions(nb):
-    """grade_id -> the names (functions, or a predicted value) bound at the top level of each solution cell."""
-    return {_nbgrader(c)["grade_id"]: [name for node in ast.parse(c.source).body for name in _bound_names(node)]
+    """grade_id -> the names (functions, or a predicted value) bound at the top level of each solution cell.
+
+    A prediction binds its name twice, to its stub's None and to the answer: it is listed once.
+    """
+    return {_nbgrader(c)["grade_id"]: list(dict.fromkeys(name for node in ast.parse(c.source).body
+                                                         for name in _bound_names(node)))
             for c in nb.cells if _nbgrader(c).get("solution")}
 
 

@@ -58,3 +58,33 @@ def test_weight_decay_step_shrinks_the_weights():
     w = np.array([1.0, -2.0, 0.5])
     _, (grad,) = optim.l2_penalty([w], 0.1)
     np.testing.assert_allclose(w - 0.5 * grad, 0.95 * w)
+
+
+def test_keras_rmsprop_adds_epsilon_inside_the_square_root():
+    """05's note: Keras' RMSprop steps by lr * g / sqrt(s + eps), not lr * g / (sqrt(s) + eps)."""
+    g, lr, rho, eps = np.array([1e-4, -2e-4, 3.0], np.float32), 0.1, 0.9, 1e-3
+    variable = keras.Variable(np.zeros(3, np.float32))
+    keras.optimizers.RMSprop(lr, rho=rho, epsilon=eps).apply_gradients([(keras.ops.convert_to_tensor(g), variable)])
+    s = (1 - rho) * g.astype(np.float64) ** 2
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(variable), -lr * g / np.sqrt(s + eps), rtol=1e-5)
+    assert not np.allclose(keras.ops.convert_to_numpy(variable), -lr * g / (np.sqrt(s) + eps), rtol=1e-3)
+
+
+@pytest.mark.parametrize("clipnorm", [0.5, 3.0])
+def test_clip_by_norm_matches_keras_clipnorm(clipnorm):
+    """Does clip_by_norm clip each array as keras.optimizers.SGD(clipnorm=...) does before its step?"""
+    rng = np.random.default_rng(8)
+    grads = [rng.standard_normal((3, 4)).astype(np.float32), 0.1 * rng.standard_normal(5).astype(np.float32)]
+    variables = [keras.Variable(np.zeros(g.shape, np.float32)) for g in grads]
+    keras.optimizers.SGD(1.0, clipnorm=clipnorm).apply_gradients(
+        [(keras.ops.convert_to_tensor(g), v) for g, v in zip(grads, variables)])
+    for ours, v in zip(optim.clip_by_norm(grads, clipnorm), variables):
+        np.testing.assert_allclose(ours, -keras.ops.convert_to_numpy(v), rtol=1e-5, atol=1e-7)
+
+
+def test_clip_by_norm_worked_example_and_bad_input():
+    clipped = optim.clip_by_norm([np.array([3.0, 4.0]), np.array([0.3, 0.4])], 1.0)
+    np.testing.assert_allclose(clipped[0], [0.6, 0.8])
+    np.testing.assert_allclose(clipped[1], [0.3, 0.4])
+    with pytest.raises(ValueError, match="clipnorm must be > 0"):
+        optim.clip_by_norm([np.ones(2)], 0)

@@ -93,3 +93,15 @@ def test_hidden_tests_quote_no_values():
     assert "0.123456" not in str(failure.value) and "index (1,)" in str(failure.value)
     with values_hidden(), pytest.raises(CheckFailed, match="expected 3, got another value"):
         assert_equal("size", 4, 3)
+
+
+def test_an_unanswered_prediction_says_to_replace_none():
+    """Does a prediction left at its stub's None ask for an answer, rather than report a wrong type?"""
+    from autograder.checks import assert_equal
+
+    with pytest.raises(CheckFailed, match="replace None with your answer"):
+        assert_equal("dense_layer_weights", None, 3_000_000_000)
+    with pytest.raises(CheckFailed, match="replace None with your answer"):
+        assert_close("dW12_by_hand", None, 3.0)
+    with pytest.raises(CheckFailed, match=r"expected 3 \(int\), got 3.0"):
+        assert_equal("size", 3.0, 3)

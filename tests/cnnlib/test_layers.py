@@ -147,7 +147,7 @@ def test_conv2d_backward_numerically(stride, pad):
     assert_gradient(db, lambda v: layers.conv2d_forward(x, w, v, stride, pad)[0], b, dout)
 
 
-@pytest.mark.parametrize("mode", ["max", "avg"])
+@pytest.mark.parametrize("mode", ["max", "avg", "sum", "l2"])
 @pytest.mark.parametrize("size, stride", [(2, 2), (3, 2), (2, 1)])
 def test_pool2d_backward_numerically(mode, size, stride):
     """Does pooling's dx match centred differences, overlapping windows included?"""
@@ -243,7 +243,7 @@ B = np.zeros(4)
     (lambda: layers.conv_output_size(5, 7, 0, 1), r"kernel is larger than the padded input: f=7 > n \+ 2\*pad = 5"),
     (lambda: layers.conv_output_size(5, 3, 0, 0), r"Received stride=0"),
     (lambda: layers.pool2d_forward(X, 2, 2, mode="median"),
-     r"Unknown pooling mode: mode='median'. Expected one of \('max', 'avg'\)"),
+     r"Unknown pooling mode: mode='median'. Expected one of \('max', 'avg', 'sum', 'l2'\)"),
     (lambda: layers.pool2d_forward(X, 6, 1), r"pooling window 6x6 is larger than the padded input 5x5"),
     (lambda: layers.pool2d_forward(X, 2, stride=0), r"Received stride=0"),
     (lambda: layers.pool2d_forward(X[0]), r"Expected `x` with 4 dimensions"),
@@ -277,3 +277,17 @@ def test_bad_input_raises_a_clear_value_error(call, message):
     """Does every kind of bad input raise a ValueError whose message names the problem and shapes?"""
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_batchnorm_backward_is_the_sum_of_06s_three_paths():
+    """06 derives dx as the direct path plus the paths through the variance and the mean."""
+    rng = np.random.default_rng(7)
+    x, dout, gamma = rng.standard_normal((6, 3)) * 2 + 1, rng.standard_normal((6, 3)), rng.uniform(0.5, 2, 3)
+    m, mu, var = 6, x.mean(axis=0), x.var(axis=0)
+    r = 1 / np.sqrt(var + 1e-3)
+    dx_hat = dout * gamma
+    d_var = (dx_hat * (x - mu)).sum(axis=0) * -0.5 * r ** 3
+    d_mu = -r * dx_hat.sum(axis=0) + d_var * (-2 / m) * (x - mu).sum(axis=0)
+    three_paths = r * dx_hat + d_var * 2 * (x - mu) / m + d_mu / m
+    cache = ((x - mu) * r, gamma, r, True)
+    np.testing.assert_allclose(layers.batchnorm_backward(dout, cache)[0], three_paths, rtol=1e-10)

@@ -113,12 +113,15 @@ POOL_CASES = [
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("mode", ["max", "avg"])
+@pytest.mark.parametrize("mode", ["max", "avg", "sum", "l2"])
 @pytest.mark.parametrize("x_shape, size, stride", POOL_CASES)
 def test_pool2d_matches_tf_pooling(x_shape, size, stride, mode, dtype):
-    """Does pooling agree with tf.nn.max_pool2d / avg_pool2d and their gradients, overlapping too?"""
+    """Does pooling agree with TensorFlow's pooling and its gradients, overlapping too? Sum pooling is
+    tf.nn.avg_pool2d times the window's size; L2 pooling the square root of that of x squared."""
     x = random(x_shape, dtype, size * 10 + stride)
-    tf_pool = tf.nn.max_pool2d if mode == "max" else tf.nn.avg_pool2d
+    tf_pool = {"max": tf.nn.max_pool2d, "avg": tf.nn.avg_pool2d,
+               "sum": lambda x, *a: tf.nn.avg_pool2d(x, *a) * (size * size),
+               "l2": lambda x, *a: tf.sqrt(tf.nn.avg_pool2d(x * x, *a) * (size * size))}[mode]
     run_against_tensorflow(
         lambda x: layers.pool2d_forward(x, size=size, stride=stride, mode=mode),
         layers.pool2d_backward,

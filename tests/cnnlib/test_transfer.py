@@ -146,6 +146,23 @@ def test_stack_shares_the_layers_of_base_and_head():
                                rtol=1e-5, atol=1e-6)
 
 
+
+def test_the_lectures_loop_over_a_nested_models_layers_freezes_the_head_too():
+    """07's note on deck 003: a model of input, base and head has three layers, so layers[:25] freezes all."""
+    base = transfer.build_cifar8_base()
+    head = transfer.build_head(base.output_shape[1:])
+    image = keras.Input((32, 32, 3))
+    nested = keras.Model(image, head(base(image)))
+    assert [layer.name for layer in nested.layers][1:] == [base.name, head.name]
+    for layer in nested.layers[:25]:
+        layer.trainable = False
+    assert nested.trainable_weights == [] and len(base.layers) > 3
+    for layer in nested.layers:
+        layer.trainable = True
+    for layer in base.layers[:5]:      # the base's own layers: the head stays trainable
+        layer.trainable = False
+    assert {id(w) for w in head.trainable_weights} <= {id(w) for w in nested.trainable_weights}
+
 @pytest.mark.parametrize("builder, shape, rows", [
     (transfer.build_head, (4, 4, 64), [("Flatten", (1024,), 0, ""), ("Dense", (256,), 262400, "relu"),
                                        ("Dropout", (256,), 0, "rate 0.5"), ("Dense", (1,), 257, "sigmoid")]),
@@ -233,3 +250,24 @@ def test_layer_table_keeps_an_activation_that_follows_one():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="relu"),
                               keras.layers.Activation("sigmoid")])
     assert transfer.layer_table(model) == [("Dense", (2,), 8, "relu"), ("Activation", (2,), 0, "sigmoid")]
+
+
+def test_build_transfer_model_shares_the_base_and_computes_head_of_base():
+    """Is the functional model input -> base -> the lecture's classifier, with the base's own weights?"""
+    base = transfer.build_cifar8_base()
+    model = transfer.build_transfer_model(base)
+    assert model.layers[1] is base and not isinstance(model, keras.Sequential)
+    assert [type(layer).__name__ for layer in model.layers[2:]] == ["Flatten", "Dense", "Dropout", "Dense"]
+    assert model.count_params() == base.count_params() + 4 * 4 * 64 * 256 + 256 + 257
+    x = np.random.default_rng(5).uniform(0, 255, (3, 32, 32, 3)).astype(np.float32)
+    features = keras.ops.convert_to_numpy(base(x, training=False)).reshape(3, -1)
+    (w1, b1), (w2, b2) = model.layers[3].get_weights(), model.layers[5].get_weights()
+    expected = 1 / (1 + np.exp(-(np.maximum(features @ w1 + b1, 0) @ w2 + b2)))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(x, training=False)), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_fine_tuning_trains_block3_and_the_head_318337_parameters():
+    """07's prediction finetuned_parameters: the stacked base and head, frozen up to block3_conv1."""
+    model = transfer.stack(transfer.build_cifar8_base(), transfer.build_head((4, 4, 64)))
+    transfer.freeze_up_to(model, "block3_conv1")
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == 55_680 + 262_657

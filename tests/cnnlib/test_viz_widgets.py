@@ -258,3 +258,13 @@ def test_show_connectivity_draws_dense_local_and_shared_connections():
     assert "35 weights" in dense.get_title() and "3 shared weights" in conv.get_title()
     with pytest.raises(ValueError, match=r"1 <= f < n_inputs; received f=7, n_inputs=7"):
         viz.show_connectivity(7, 7)
+
+
+def test_plot_history_ticks_whole_epochs_only():
+    """Does a two-epoch run get ticks at whole epochs, not at 1.25, 1.5, ...?"""
+    from cnnlib import evaluation
+
+    ax = evaluation.plot_history({"run": {"accuracy": [0.5, 0.6], "val_accuracy": [0.4, 0.5]}})
+    ax.figure.canvas.draw()
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
