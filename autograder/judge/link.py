@@ -8,12 +8,18 @@ student's function as a test sees it: calling it copies the arguments into the k
 function there and copies the result back. An argument it changes in place fails the test
 ("changed its argument `x`"), unless the notebook declares that the function may change it
 (``"mutates"``, see ``autograder.judge.withheld``), in which case the change is copied back into
-the test's object. Messages about hidden tests do not quote the student's exception messages,
-which could carry the inputs back out.
+the test's object. Messages about hidden tests quote neither the student's exception messages
+nor names of exceptions that are not Python's own, which could carry the inputs back out.
+
+A function that runs past the time limit once is not called again in that submission: its later
+calls fail at once, "not called again: it ran past the time limit in test_…", so that one endless
+loop costs the time limit once, not once per test that calls the function.
 """
 
+import builtins
 import contextlib
 import os
+import re
 import queue
 import secrets
 import socket
@@ -28,6 +34,7 @@ from autograder.judge import wire
 from autograder.judge.withheld import ReferenceWithheld
 
 NOT_SHOWN = "its message is not shown for hidden tests"
+WITHHELD = re.compile(r"(cnnlib(?:\.[A-Za-z_]\w*)+) is withheld")
 POLL_SECONDS = 0.2  # how often a wait for the kernel checks that it lives and is in time
 
 
@@ -61,7 +68,9 @@ class KernelLink:
         self.executor = executor
         self.settle_timeout = settle_timeout
         self.deadline = None
-        self.hidden = False
+        self.hidden = False  # the current test is hidden, or one before it was
+        self.test = None  # the grade id of the current test
+        self.ran_past = {}  # function name -> the test in which it ran past the time limit
         self.connection = None
         self._interrupted = None
 
@@ -200,9 +209,16 @@ class StudentFunction:
         return StudentFunction(self.link, self.__name__, self.mutates, dict(substitutes))
 
     def __call__(self, *args, **kwargs):
-        reply = self.link.request({"op": "call", "name": self.__name__, "args": list(args),
-                                   "kwargs": kwargs, "substitute": sorted(self.substitutes)},
-                                  callbacks=self.substitutes)
+        test = self.link.ran_past.get(self.__name__)
+        if test is not None:
+            raise CheckFailed(f"{self.__name__}: not called again: it ran past the time limit in {test}.")
+        try:
+            reply = self.link.request({"op": "call", "name": self.__name__, "args": list(args),
+                                       "kwargs": kwargs, "substitute": sorted(self.substitutes)},
+                                      callbacks=self.substitutes)
+        except CallTimeout:
+            self.link.ran_past[self.__name__] = self.link.test
+            raise
         if "error" in reply:
             raise _student_exception(self.__name__, *reply["error"], hidden=self.link.hidden)
         originals = dict(zip(reply.get("positional", []), args), **kwargs)
@@ -231,9 +247,15 @@ def _copy_back(original, value):
 
 
 def _student_exception(name, ename, message, hidden):
-    if ename == "ReferenceWithheld":
-        return ReferenceWithheld(message)
-    shown = NOT_SHOWN if hidden else message
+    """The exception a test sees for one the student's function raised in the kernel. For hidden
+    tests, only Python's own exception names and the grader's own withheld message are kept."""
+    withheld = WITHHELD.match(str(message)) if ename == "ReferenceWithheld" else None
+    if withheld:
+        return ReferenceWithheld(f"{withheld.group(1)} is withheld while this assignment is graded: "
+                                 "the grade is for your own implementation.")
+    if not hidden:
+        return NotImplementedError(message) if ename == "NotImplementedError" else StudentError(ename, message)
     if ename == "NotImplementedError":
-        return NotImplementedError(shown)
-    return StudentError(ename, shown)
+        return NotImplementedError(NOT_SHOWN)
+    builtin = isinstance(getattr(builtins, str(ename), None), type)
+    return StudentError(ename if builtin else "an exception", NOT_SHOWN)

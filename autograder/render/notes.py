@@ -123,6 +123,10 @@ def _describe(output, name, memory_mb):
         return f"{name} was not run: the kernel crashed too often"
     if ename == "MemoryError" or "raised MemoryError" in evalue:
         return f"{name} ran out of memory (limit {memory_mb} MiB)"
+    again = re.search(r"(\w+): not called again: it ran past the time limit in ([\w-]+)", evalue)
+    if again:
+        return (f"{name}: {again.group(1)} was not called again: it ran past the time limit in "
+                f"{again.group(2)} (0 for this test)")
     withheld = re.search(r"(cnnlib\.[\w.]+) is withheld", evalue)
     if withheld:
         return (f"{name}: the function calls {withheld.group(1)}, which is withheld while this "
