@@ -16,12 +16,17 @@ the same guarantees:
   failed, scored 0 and flagged for manual grading, like a submission that kills a local worker twice;
 - each submission's result is yielded once, however often its task ran.
 
-The scheduler's settings decide whom a worker's death is charged to: every task *assigned* to a
-dying worker counts one death. Run the workers with one thread each (``dask worker ... --nthreads
-1``: a grading task runs a kernel of its own) and the scheduler with ``worker-saturation: 1.0`` (a
-worker holds only the task it runs) and ``allowed-failures: 1``, as ``deploy/dask.yaml`` does: a
-death then counts against the one submission that was being graded, and a second one fails it.
-:func:`run_on_dask` warns when the scheduler is set otherwise.
+A dead worker costs only the submission it was grading. The scheduler charges a worker's death to
+every task *assigned* to it, and a finished result still on it is lost with it. So each task is
+marked as one that the scheduler keeps in its own queue until a worker has a free thread for it
+(a "data producer", root-ish whatever the size of the class), and a result is fetched from its
+worker as soon as it is finished, not when the gradebook gets to it. Run the workers with one
+thread each (``dask worker ... --nthreads 1``: a grading task runs a kernel of its own) and the
+scheduler with ``worker-saturation: 1.0`` (a worker is sent only the task it runs) and
+``allowed-failures: 1``, as ``deploy/dask.yaml`` does: a death then counts against the one
+submission that was being graded, and a second one fails it. A finished result lost before it was
+fetched is graded again and charged nothing. :func:`run_on_dask` warns when the scheduler is set
+otherwise.
 """
 
 import io
@@ -56,6 +61,7 @@ def run_on_dask(job, students, address):
         pointing at local temporary folders for ``pipeline._record`` to move and delete; a
         submission whose workers kept dying, or whose task raised, gets ``submission.failed``'s result.
     """
+    from dask.task_spec import Task
     from distributed import Client, as_completed
     from distributed.scheduler import KilledWorker
 
@@ -75,18 +81,19 @@ def run_on_dask(job, students, address):
         run = uuid.uuid4().hex[:8]
         tasks = {}
         for student in students:
+            key = task_key(assignment, student, run)
             submission = pack(Path(job["root"]) / "submitted" / student / assignment)
-            future = client.submit(grade_task, student, assignment, job["limits"], submission,
-                                   shared["source"], shared["template"], withheld, pure=False,
-                                   key=task_key(assignment, student, run))
+            task = Task(key, grade_task, student, assignment, job["limits"], submission,
+                        shared["source"], shared["template"], withheld, _data_producer=True)
+            (future,) = client.get({key: task}, [key], sync=False)
             tasks[future] = student
-        for future in as_completed(tasks):
+        # with_results: each result is fetched as soon as its task ends, while earlier ones are recorded.
+        for future, result in as_completed(tasks, with_results=True, raise_errors=False):
             student = tasks.pop(future)
-            try:
-                result = future.result()
-            except KilledWorker:
+            error = future.exception() if future.status == "error" else None
+            if isinstance(error, KilledWorker):
                 result = failed(student, assignment, KILLED.format(times=times))
-            except Exception as error:  # a bug of ours, or a worker without the course installed
+            elif error is not None:  # a bug of ours, or a worker without the course installed
                 result = failed(student, assignment, f"{type(error).__name__}: {error}")
             future.release()
             yield unpack_result(result)
