@@ -17,7 +17,8 @@ the same guarantees:
 - each submission's result is yielded once, however often its task ran.
 
 A dead worker costs only the submission it was grading. The scheduler charges a worker's death to
-every task *assigned* to it, and a finished result still on it is lost with it. So each task is
+every task *assigned* to it, and a finished result still on it is lost with it. So each task
+carries all it needs (no data scattered to workers, which two deaths can lose), is
 marked as one that the scheduler keeps in its own queue until a worker has a free thread for it
 (a "data producer", root-ish whatever the size of the class), and a result is fetched from its
 worker as soon as it is finished, not when the gradebook gets to it. Run the workers with one
@@ -75,22 +76,24 @@ def run_on_dask(job, students, address):
                           "it was grading only, and a second death fails that submission.", stacklevel=2)
         deaths = settings["allowed-failures"] + 1
         times = "once" if deaths == 1 else "twice" if deaths == 2 else f"{deaths} times"
-        shared = client.scatter({"source": pack(Path(job["source"]) / assignment),
-                                 "template": Path(job["template"]).read_bytes()}, broadcast=True)
-        withheld = assignment_settings(sorted((Path(job["source"]) / assignment).glob("*.ipynb")))["withheld"]
+        # Each task carries its own copy of the assignment and the gradebook snapshot (small): a
+        # task with no data on other workers can run anywhere, whichever workers have died.
+        source, template = pack(Path(job["source"]) / assignment), Path(job["template"]).read_bytes()
+        settings = assignment_settings(sorted((Path(job["source"]) / assignment).glob("*.ipynb")))
+        withheld = {"withheld": settings["withheld"], "imports": settings["imports"]}
         run = uuid.uuid4().hex[:8]
         tasks = {}
         for student in students:
             key = task_key(assignment, student, run)
             submission = pack(Path(job["root"]) / "submitted" / student / assignment)
             task = Task(key, grade_task, student, assignment, job["limits"], submission,
-                        shared["source"], shared["template"], withheld, _data_producer=True)
+                        source, template, withheld, _data_producer=True)
             (future,) = client.get({key: task}, [key], sync=False)
             tasks[future] = student
         # with_results: each result is fetched as soon as its task ends, while earlier ones are recorded.
         for future, result in as_completed(tasks, with_results=True, raise_errors=False):
             student = tasks.pop(future)
-            error = future.exception() if future.status == "error" else None
+            error = None if future.status == "finished" else result[1] if isinstance(result, tuple) else result
             if isinstance(error, KilledWorker):
                 result = failed(student, assignment, KILLED.format(times=times))
             elif error is not None:  # a bug of ours, or a worker without the course installed
@@ -114,8 +117,9 @@ def grade_task(student, assignment, limits, submission, source, template, withhe
         submission: the files of ``submitted/<student>/<assignment>`` (:func:`pack`'s bytes).
         source: the files of the assignment's source folder (:func:`pack`'s bytes).
         template: the gradebook snapshot (SQLite file bytes).
-        withheld: the library functions withheld from the kernel (``autograder.judge.withheld``); the
-            worker makes its own withheld copy of its ``cnnlib``.
+        withheld: ``{"withheld": [...], "imports": [...] or None}``, what is kept from the kernel
+            (``autograder.judge.withheld``, ``autograder.judge.allowed``); the worker makes its own
+            withheld copy of its ``cnnlib`` and stubs of its environment's modules.
 
     Returns:
         ``grade_submission``'s result with ``autograded`` replaced by the autograded folder's
@@ -129,7 +133,7 @@ def grade_task(student, assignment, limits, submission, source, template, withhe
         unpack(source, sources / assignment)
         (scratch / "template.db").write_bytes(template)
         library = scratch / "library"
-        build_library(Path(cnnlib.__file__).resolve().parent, withheld, library)
+        build_library(Path(cnnlib.__file__).resolve().parent, withheld["withheld"], library, withheld["imports"])
         # The task's kernel factory ends with it: it is bound to this task's library.
         result = grade_submission(str(root), str(sources), limits, str(scratch / "template.db"),
                                           assignment, student, library=str(library), more_to_come=False)
