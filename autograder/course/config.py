@@ -266,6 +266,7 @@ def kernel_config(limits, library=""):
     """The settings of grading kernels: the sandbox, its limits and what it may read."""
     import cnnlib
     import cnnlib.data
+    from autograder.judge.allowed import stub_places
     from autograder.sandbox.namespaces import resolve
 
     sandboxed, _ = resolve(limits.isolation)
@@ -279,5 +280,5 @@ def kernel_config(limits, library=""):
     k.environment = variables
     real = str(Path(cnnlib.__file__).resolve().parent)
     k.library = {real: str(Path(library) / "cnnlib") if library else real,
-                 str(GRADER_PACKAGE): str(GRADER_PACKAGE)}
+                 str(GRADER_PACKAGE): str(GRADER_PACKAGE), **stub_places(library)}
     return c

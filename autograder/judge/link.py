@@ -31,6 +31,7 @@ from jupyter_core.utils import run_sync
 
 from autograder.checks import CheckFailed
 from autograder.judge import wire
+from autograder.judge.allowed import BLOCKED, BLOCKED_PATTERN
 from autograder.judge.withheld import ReferenceWithheld
 
 NOT_SHOWN = "its message is not shown for hidden tests"
@@ -253,6 +254,9 @@ def _student_exception(name, ename, message, hidden):
     if withheld:
         return ReferenceWithheld(f"{withheld.group(1)} is withheld while this assignment is graded: "
                                  "the grade is for your own implementation.")
+    blocked = BLOCKED_PATTERN.match(str(message)) if ename == "ModuleNotFoundError" else None
+    if blocked:
+        return StudentError(ename, BLOCKED.format(module=blocked.group(1)))
     if not hidden:
         return NotImplementedError(message) if ename == "NotImplementedError" else StudentError(ename, message)
     if ename == "NotImplementedError":

@@ -127,6 +127,10 @@ def _describe(output, name, memory_mb):
     if again:
         return (f"{name}: {again.group(1)} was not called again: it ran past the time limit in "
                 f"{again.group(2)} (0 for this test)")
+    blocked = re.search(r"(\w+) cannot be imported while this assignment is graded", evalue)
+    if blocked:
+        return (f"{name}: the code imports {blocked.group(1)}, which is not allowed while this assignment "
+                "is graded (0 for this test: the grade is for your own code)")
     withheld = re.search(r"(cnnlib\.[\w.]+) is withheld", evalue)
     if withheld:
         return (f"{name}: the function calls {withheld.group(1)}, which is withheld while this "

@@ -46,7 +46,9 @@ EXPECTED = {
     "hangs_once": (3, "relu was not called again: it ran past the time limit in test_relu"),
     "keeps_hidden_inputs": (4, None),
     "keeps_hidden_inputs_in_a_shape": (4, None),
+    "imports_keras": (3, "imports keras, which is not allowed while this assignment is graded"),
     "m_relu_wrong": (3, None),
+    "relu_through_relu_backward": (3, "calls cnnlib.layers.relu_backward, which is withheld"),
     "modal_banner": (6, None),
     "z_correct": (6, None),
 }
@@ -61,7 +63,9 @@ def _submissions(source, release):
         "hangs_once": answer(source, "relu", "while True:\n    pass"),
         "keeps_hidden_inputs": answer(keeps, "zero_pad", RAISE_KEPT),
         "keeps_hidden_inputs_in_a_shape": answer(keeps, "zero_pad", SHAPE_KEPT),
+        "imports_keras": answer(source, "relu", "import keras\nreturn keras.ops.convert_to_numpy(keras.ops.relu(x))"),
         "m_relu_wrong": wrong,
+        "relu_through_relu_backward": answer(source, "relu", "return layers.relu_backward(x, x)"),
         "modal_banner": prepend(source, "relu", BANNER),
         "z_correct": source,
     }
@@ -70,7 +74,12 @@ def _submissions(source, release):
 @pytest.fixture(scope="module")
 def graded(released_sample, solved_nb, release_nb, tmp_path_factory):
     base = tmp_path_factory.mktemp("judge-holes")
-    course = copy_course(released_sample, base / "root")
+    course = copy_course(released_sample, base / "root", source=base / "source")
+    # The sample's kernel may import NumPy and no function of cnnlib (autograder.judge.allowed).
+    path = course.source / A / f"{NB}.ipynb"
+    source = nbformat.read(path, 4)
+    source.metadata["cnn_course"]["imports"] = ["numpy"]
+    nbformat.write(source, path)
     folder = base / "submissions"
     for student, nb in _submissions(solved_nb, release_nb).items():
         write_nb(nb, folder / f"{student}.ipynb")
