@@ -153,6 +153,8 @@ def compare_with_reference(name, student_fn, reference_fn, cases, rtol=1e-5, ato
         arguments = _copied(case)
         try:
             with _running(student_fn, substitute) as function:
+                if hasattr(function, "bounded_by"):  # graded: a result far larger than expected is refused
+                    function = function.bounded_by(expected)
                 got = function(**arguments)
         except CheckFailed:
             raise

@@ -59,6 +59,9 @@ class Limits:
         file_mb: the largest file a kernel may write, in MiB.
         processes: processes and threads a kernel may run at once (where a pids cgroup can be made).
         open_files: file descriptors a kernel may hold open.
+        grader_memory_mb: address-space limit of each grading process (the grader's side of a
+            submission: its tests, the references, the results it decodes), in MiB; a submission
+            that makes the grader breach it fails alone.
         isolation: ``auto`` (a bubblewrap sandbox per kernel where it can run, else limits only,
             and every feedback says so), ``required`` (grading fails where bubblewrap cannot run)
             or ``off``.
@@ -73,6 +76,7 @@ class Limits:
     file_mb: int = 256
     processes: int = 256
     open_files: int = 1024
+    grader_memory_mb: int = 4096
     isolation: str = "auto"
 
 

@@ -46,6 +46,7 @@ EXPECTED = {
     "hangs_once": (3, "relu was not called again: it ran past the time limit in test_relu"),
     "keeps_hidden_inputs": (4, None),
     "keeps_hidden_inputs_in_a_shape": (4, None),
+    "huge_result": (3, "a reply of more than"),
     "imports_keras": (3, "imports keras, which is not allowed while this assignment is graded"),
     "m_relu_wrong": (3, None),
     "relu_through_relu_backward": (3, "calls cnnlib.layers.relu_backward, which is withheld"),
@@ -63,6 +64,7 @@ def _submissions(source, release):
         "hangs_once": answer(source, "relu", "while True:\n    pass"),
         "keeps_hidden_inputs": answer(keeps, "zero_pad", RAISE_KEPT),
         "keeps_hidden_inputs_in_a_shape": answer(keeps, "zero_pad", SHAPE_KEPT),
+        "huge_result": answer(source, "zero_pad", "return np.zeros((30, 1024, 128))"),  # 31 MB
         "imports_keras": answer(source, "relu", "import keras\nreturn keras.ops.convert_to_numpy(keras.ops.relu(x))"),
         "m_relu_wrong": wrong,
         "relu_through_relu_backward": answer(source, "relu", "return layers.relu_backward(x, x)"),
@@ -111,6 +113,30 @@ def test_score_and_note(graded, student):
     if expected_note:
         lines = notes.read(graded.root, A, student)
         assert any(expected_note in line for line in lines), lines
+
+
+def test_a_result_far_larger_than_expected_is_refused_unread(graded):
+    """zero_pad's 31 MB results: refused by their length, in the visible test (no reference: 16 MiB
+    and 4 times the arguments) and the hidden one (4 times the reference's result)?"""
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in _autograded(graded, "huge_result").cells}
+    for test, limit in (("test_zero_pad", 16 * 2**20), ("test_zero_pad_hidden", None)):
+        (error,) = [o for o in cells[test].outputs if o.output_type == "error"]
+        assert "was refused before it was read" in error.evalue, error.evalue
+        bound = int(error.evalue.split("more than ")[1].split(" bytes")[0])
+        assert bound < 2**20 if limit is None else limit < bound < limit + 2**16
+
+
+def test_a_grading_process_past_its_memory_limit_fails_alone():
+    """Under ``limit_memory``, does an allocation past the limit raise MemoryError in that process
+    (and one within it succeed), so that the submission being graded fails, not the worker's others?"""
+    import subprocess
+    import sys
+
+    code = ("from autograder.grading.submission import limit_memory\nimport numpy as np\n"
+            "limit_memory(1536)\nsmall = np.ones(50 * 2**20 // 8)\n"
+            "try:\n    np.ones(3 * 2**30 // 8)\nexcept MemoryError:\n    print('refused')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "refused", done.stderr
 
 
 def test_a_function_past_the_time_limit_is_not_called_again(graded):
