@@ -76,7 +76,7 @@ class Limits:
     file_mb: int = 256
     processes: int = 256
     open_files: int = 1024
-    grader_memory_mb: int = 4096
+    grader_memory_mb: int = 8192
     isolation: str = "auto"
 
 
