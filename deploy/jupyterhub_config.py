@@ -1,12 +1,14 @@
 # JupyterHub for one course, as deploy/setup_hub.py laid it out (its hub.json, in $CNN_HUB_DIR).
 #
-# - Every user is a Unix account; their JupyterLab is spawned as that user (LocalProcessSpawner),
-#   from the project's environment, listening on 127.0.0.1.
+# - Every user is a Unix account; their JupyterLab is spawned as that user, from the project's
+#   environment, listening on 127.0.0.1, in a cgroup of its own with hub.json's limits
+#   (deploy/cgroup_spawner.py): stopping a server ends everything it started.
 # - The instructor (the hub's admin) opens JupyterLab on the nbgrader course root, with the
 #   formgrader and the Create Assignment tools. Students open it in their home folder with the
 #   Assignments tab, Validate and fetch-feedback, without nbgrader's instructor tools.
-# - Students log in with NativeAuthenticator (they sign up under their roster id; the instructor
-#   authorizes them at /hub/authorize) or with their Unix password (PAM): hub.json's authenticator.
+# - Students log in with NativeAuthenticator (deploy/course_auth.py: they sign up under their
+#   roster id with its one-time code; the instructor authorizes them at /hub/authorize) or with
+#   their Unix password (PAM): hub.json's authenticator.
 # - The hub and the proxy listen on 127.0.0.1 unless hub.json's ip says otherwise.
 import json
 import os
@@ -18,7 +20,7 @@ c = get_config()  # noqa: F821 (JupyterHub's configuration loader defines it)
 HUB_DIR = Path(os.environ.get("CNN_HUB_DIR", "/srv/cnn-course"))
 settings = json.loads((HUB_DIR / "hub.json").read_text())
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from roster import read_roster  # noqa: E402
+from autograder.course.roster import read_roster  # noqa: E402
 
 students = read_roster(settings["roster"])
 instructor = settings["instructor"]
@@ -35,23 +37,37 @@ c.JupyterHub.db_url = f"sqlite:///{Path(settings['state']) / 'jupyterhub.sqlite'
 c.JupyterHub.cookie_secret_file = str(Path(settings["state"]) / "jupyterhub_cookie_secret")
 
 # --- who may log in
-c.Authenticator.allowed_users = {instructor, *(s.id for s in students)}
 c.Authenticator.admin_users = {instructor}
 c.JupyterHub.load_groups = {"instructors": {"users": [instructor]},
                             "students": {"users": [s.id for s in students]}}
 if settings["authenticator"] == "native":
     import nativeauthenticator
 
-    c.JupyterHub.authenticator_class = "nativeauthenticator.NativeAuthenticator"
-    c.JupyterHub.template_paths = [str(Path(nativeauthenticator.__file__).parent / "templates")]
-    c.NativeAuthenticator.open_signup = False  # the instructor authorizes each sign-up
-    c.NativeAuthenticator.minimum_password_length = 10
-    c.NativeAuthenticator.check_common_password = True
+    from course_auth import CourseAuthenticator
+
+    c.JupyterHub.authenticator_class = CourseAuthenticator
+    c.JupyterHub.template_paths = [str(Path(__file__).resolve().parent / "templates"),
+                                   str(Path(nativeauthenticator.__file__).parent / "templates")]
+    # Sign-up is limited to the ids with a code (the roster's and the instructor's); logging in
+    # needs the instructor's authorization, which NativeAuthenticator checks itself. No one is
+    # in allowed_users: NativeAuthenticator authorizes those at sign-up.
+    c.CourseAuthenticator.signup_codes = settings["signup_codes"]
+    c.CourseAuthenticator.allow_all = True
+    c.CourseAuthenticator.open_signup = False
+    c.CourseAuthenticator.minimum_password_length = 10
+    c.CourseAuthenticator.check_common_password = True
 else:
     c.JupyterHub.authenticator_class = "pam"
+    c.Authenticator.allowed_users = {instructor, *(s.id for s in students)}
 
 # --- each user's JupyterLab, as their Unix account
-c.JupyterHub.spawner_class = "localprocess"
+from cgroup_spawner import CgroupSpawner  # noqa: E402
+
+c.JupyterHub.spawner_class = CgroupSpawner
+c.CgroupSpawner.cgroup_parent = settings["cgroup_parent"]
+c.Spawner.mem_limit = settings["limits"]["memory"]
+c.Spawner.cpu_limit = float(settings["limits"]["cpus"])
+c.CgroupSpawner.pids_limit = int(settings["limits"]["processes"])
 c.Spawner.cmd = [str(Path(venv_bin) / "jupyterhub-singleuser")]
 c.Spawner.ip = "127.0.0.1"
 c.Spawner.default_url = "/lab"
@@ -61,14 +77,20 @@ c.Spawner.http_timeout = 90
 
 def per_user(spawner):
     """The instructor's JupyterLab opens on the course root; a student's, on their home folder,
-    with the students' Jupyter settings (the exchange; no formgrader, no Create Assignment)."""
+    with the students' Jupyter settings (the exchange; no formgrader, no Create Assignment) and
+    the students' cnnlib."""
     environment = {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin"}
     if spawner.user.name == instructor:
         spawner.notebook_dir = settings["course_root"]
         environment["CNN_COURSE_ROOT"] = settings["course_root"]
+        environment["CNN_STUDENTS_LIBRARY"] = settings["library"]
     else:
         spawner.notebook_dir = "~"
         environment["JUPYTER_CONFIG_PATH"] = settings["student_config"]
+        # Their kernels import the hub's cnnlib (autograder/course/students_library.py).
+        environment["PYTHONPATH"] = settings["library"]
+        if settings.get("data"):
+            environment["CNN_COURSE_DATA"] = settings["data"]  # the data sets, found from there
     spawner.environment.update(environment)
 
 

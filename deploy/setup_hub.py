@@ -5,7 +5,7 @@
     .venv/bin/python deploy/setup_hub.py remove
 
 ``setup`` (idempotent) installs the proxy (``npm ci``: configurable-http-proxy, from package.json),
-creates a Unix account for the instructor and for each student of the roster (``deploy/roster.py``),
+creates a Unix account for the instructor and for each student of the roster (``autograder/course/roster.py``),
 and lays out the hub folder (``--hub-dir``, default /srv/cnn-course)::
 
     /srv/cnn-course/             root 0755
@@ -15,18 +15,28 @@ and lays out the hub folder (``--hub-dir``, default /srv/cnn-course)::
             exchange -> ../exchange
         exchange/                nbgrader's exchange, root 1777 (nbgrader requires it writable by all)
             cnn-course/          this course's exchange, the instructor's, 0755
+                inbound/         the instructor's, 3733: students write, cannot list, and (sticky)
+                                 cannot rename or delete another's submission
         config/student/          root 0755: the students' Jupyter settings (exchange, no formgrader)
+        library/cnnlib/          the instructor's, 0755: the cnnlib students' kernels import, the
+                                 answers of unopened assignments withheld (``cnn-course open``)
+        signup-codes.csv         root 0600: each roster id's one-time sign-up code, to hand out
+                                 (a copy without the instructor's in the course root, for them)
+
+Before it changes anything it checks that the students' accounts can run the course's Python
+environment and that the hub can make a cgroup per server, and stops with a message if not
+(``deploy/hub_checks.py``).
 
 The source notebooks (``--source``, the project's course/) become readable by the instructor's
-group and nobody else, the project's .git too when the source is the project's course/. The
-students are added to the gradebook with their names and emails.
+group and nobody else, the project's .git too when the source is the project's course/, and the
+project's cnnlib/ (the students import the hub's library/ instead). The students are added to the
+gradebook with their names and emails.
 
 ``remove`` deletes the accounts that ``setup`` created (``userdel --remove``) and the hub folder,
 and gives the source back its permissions. Stop the hub first.
 """
 
 import argparse
-import grp
 import json
 import os
 import pwd
@@ -40,25 +50,29 @@ PROJECT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(PROJECT))
 
-from roster import read_roster  # noqa: E402
+import course_auth  # noqa: E402
+import hub_checks  # noqa: E402
 
 from autograder.course.config import COURSE_ID, COURSE_SOURCE, Course  # noqa: E402
+from autograder.course.roster import add_to_gradebook, read_roster  # noqa: E402
+from autograder.course.students_library import build_students_library  # noqa: E402
 
 DEFAULT_HUB_DIR = Path("/srv/cnn-course")
 PROXY = PROJECT / "node_modules" / ".bin" / "configurable-http-proxy"
 SETTINGS = "hub.json"
 AUTHENTICATORS = ("native", "pam")
-# What the students' servers leave out: nbgrader's instructor tools (the server extensions and
-# the JupyterLab plugins), so that the Assignments tab, Validate and fetch-feedback remain.
-STUDENT_SERVER_EXTENSIONS_OFF = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
-STUDENT_LAB_PLUGINS_OFF = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
-                           "@jupyter/nbgrader:course-list")
+# What the students' servers leave out: nbgrader's instructor tools, so that the Assignments tab,
+# Validate and fetch-feedback remain. The same settings serve `make lab`'s student tree.
+STUDENT_SETTINGS = PROJECT / "jupyter" / "student"
 STUDENT_NBGRADER_CONFIG = '''\
 # Written by deploy/setup_hub.py: the students' side of nbgrader's exchange.
 c.CourseDirectory.course_id = {course_id!r}
 c.Exchange.root = {exchange!r}
 # Submissions readable by their owner and the instructor only (autograder/course/exchange.py).
 c.ExchangeFactory.submit = "autograder.course.exchange.PrivateSubmit"
+# A submission larger than max_dir_size (KB) is refused; files over max_file_size are left out.
+c.CourseDirectory.max_dir_size = {max_submission_kb!r}
+c.CourseDirectory.max_file_size = {max_submission_kb!r}
 '''
 
 
@@ -69,9 +83,17 @@ def install_proxy():
     return PROXY
 
 
+# A server's share of the machine (docs/deploy.md): memory, CPUs, processes and threads.
+DEFAULT_LIMITS = {"memory": "2G", "cpus": 1.0, "processes": 512}
+MAX_SUBMISSION_KB = 20_000  # 20 MB: a submission's notebooks and data
+
+
 def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", port=8000,
-          hub_port=8081, proxy_api_port=8001, authenticator="native"):
+          hub_port=8081, proxy_api_port=8001, authenticator="native", limits=None):
     """Lay out the hub for one course (see the module's docstring). Idempotent.
+
+    ``limits``: each server's ``memory`` (bytes, or e.g. "2G"), ``cpus`` and ``processes``
+    (default ``DEFAULT_LIMITS``).
 
     Returns:
         the settings written to ``<hub_dir>/hub.json`` (a dict).
@@ -84,6 +106,10 @@ def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", por
     if instructor in {s.id for s in students}:
         raise ValueError(f"the instructor {instructor!r} is also on the roster {roster}.")
     hub_dir, source = Path(hub_dir).resolve(), Path(source).resolve()
+    limits = {**DEFAULT_LIMITS, **(limits or {})}
+    venv_bin = Path(sys.executable).parent
+    cgroup_parent = f"cnn-course-hub-{port}"
+    hub_checks.check_cgroups(cgroup_parent)
     proxy = install_proxy()
     state = _mkdir(hub_dir / "state", 0o700)
     created = _created_users(state)
@@ -91,6 +117,7 @@ def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", por
         if _create_user(name):
             created.append(name)
     (state / "created_users.json").write_text(json.dumps(sorted(set(created))))
+    hub_checks.check_environment(venv_bin, students[0].id if students else instructor)
     teacher = pwd.getpwnam(instructor)
     # A submission's files belong to the instructor's group or to the student's own group (nbgrader
     # writes some after its folder lost the exchange's set-group-id bit): the instructor reads both.
@@ -98,7 +125,7 @@ def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", por
 
     _mkdir(hub_dir, 0o755)
     exchange = _mkdir(hub_dir / "exchange", 0o1777)
-    _mkdir(exchange / COURSE_ID, 0o755, owner=teacher)
+    _mkdir(_mkdir(exchange / COURSE_ID, 0o755, owner=teacher) / "inbound", 0o3733, owner=teacher)
     root = _mkdir(hub_dir / "course", 0o700, owner=teacher)
     link = root / "exchange"
     if not link.is_symlink():
@@ -106,25 +133,29 @@ def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", por
             shutil.rmtree(link)
         link.symlink_to(exchange)
     course = Course(root=root, source=source).prepare()
-    _add_students(course, students)
+    add_to_gradebook(course, students)
     _protect_source(source, teacher, state)
+    codes = _signup_codes(hub_dir, state, root, instructor, students)
     _chown_tree(root, teacher)
+    library = _mkdir(hub_dir / "library", 0o755, owner=teacher)
+    build_students_library(source, library)
+    _chown_tree(library, teacher)
 
     config = _mkdir(hub_dir / "config", 0o755)
     student_config = _mkdir(config / "student", 0o755)
     (student_config / "nbgrader_config.py").write_text(
-        STUDENT_NBGRADER_CONFIG.format(course_id=COURSE_ID, exchange=str(exchange)))
-    (student_config / "jupyter_server_config.json").write_text(json.dumps(
-        {"ServerApp": {"jpserver_extensions": {name: False for name in STUDENT_SERVER_EXTENSIONS_OFF}}}, indent=1))
+        STUDENT_NBGRADER_CONFIG.format(course_id=COURSE_ID, exchange=str(exchange),
+                                       max_submission_kb=MAX_SUBMISSION_KB))
     _mkdir(student_config / "labconfig", 0o755)
-    (student_config / "labconfig" / "page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {name: True for name in STUDENT_LAB_PLUGINS_OFF}}, indent=1))
+    for name in ("jupyter_server_config.json", "labconfig/page_config.json"):
+        shutil.copyfile(STUDENT_SETTINGS / name, student_config / name)
 
     settings = dict(course_root=str(root), exchange=str(exchange), source=str(source), instructor=instructor,
                     students=[s.id for s in students], roster=str(Path(roster).resolve()),
                     ip=ip, port=port, hub_port=hub_port, proxy_api_port=proxy_api_port,
-                    authenticator=authenticator, proxy=str(proxy), venv_bin=str(Path(sys.executable).parent),
-                    student_config=str(student_config), state=str(state))
+                    authenticator=authenticator, proxy=str(proxy), venv_bin=str(venv_bin),
+                    student_config=str(student_config), state=str(state), signup_codes=str(codes),
+                    limits=limits, cgroup_parent=cgroup_parent, library=str(library), data=_data_folder())
     (hub_dir / SETTINGS).write_text(json.dumps(settings, indent=1))
     return settings
 
@@ -146,6 +177,12 @@ def remove(hub_dir):
     for name in _created_users(state):
         subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
         subprocess.run(["groupdel", name], check=False, capture_output=True)
+    if settings_file.exists():
+        from cgroup_spawner import Cgroup
+
+        parent = json.loads(settings_file.read_text()).get("cgroup_parent")
+        if parent and any(folder.is_dir() for folder in Cgroup(parent).folders):
+            Cgroup(parent).remove()  # the users' groups went with their servers
     saved = state / "source_permissions.json"
     if saved.exists():
         for path, (mode, gid) in json.loads(saved.read_text()).items():
@@ -154,6 +191,33 @@ def remove(hub_dir):
                 os.chmod(path, mode)
     if settings_file.exists() or state.exists():
         shutil.rmtree(hub_dir)
+
+
+def _data_folder():
+    """Where the students' cnnlib finds the data sets: it lives in the hub's library/, not beside
+    the project's offline copies, so their kernels get ``$CNN_COURSE_DATA`` (``cnnlib.data``)."""
+    from cnnlib.data import DATA_VARIABLE, OFFLINE_DIR
+
+    return os.environ.get(DATA_VARIABLE) or (str(OFFLINE_DIR) if OFFLINE_DIR.is_dir() else "")
+
+
+def _signup_codes(hub_dir, state, course_root, instructor, students):
+    """A one-time sign-up code per roster id and for the instructor; those already made are kept.
+
+    Writes ``<hub_dir>/signup-codes.csv`` (root 0600, every code), its copy without the
+    instructor's line in the course root (the instructor hands them out), and their hashes in
+    ``state/signup_codes.json`` (what the hub reads). Returns the path of the hashes."""
+    table = hub_dir / "signup-codes.csv"
+    codes = dict(line.split(",", 1) for line in table.read_text().split()[1:]) if table.exists() else {}
+    names = [instructor, *(s.id for s in students)]
+    codes = {name: codes.get(name) or course_auth.new_code() for name in names}
+    for path, rows in ((table, names), (course_root / "signup-codes.csv", names[1:])):
+        path.write_text("id,code\n" + "".join(f"{name},{codes[name]}\n" for name in rows))
+        os.chmod(path, 0o600)
+    hashes = state / "signup_codes.json"
+    hashes.write_text(json.dumps({name: course_auth.hash_code(code) for name, code in codes.items()}))
+    os.chmod(hashes, 0o600)
+    return hashes
 
 
 def _created_users(state):
@@ -189,10 +253,11 @@ def _chown_tree(root, user):
 
 
 def _protect_source(source, teacher, state):
-    """Source notebooks (and the project's .git) readable by the instructor's group only.
+    """Source notebooks (and the project's .git), and the project's cnnlib/, readable by the
+    instructor's group only.
 
     The permissions found first are saved in ``state/source_permissions.json`` for ``remove``."""
-    trees = [source]
+    trees = [source, PROJECT / "cnnlib"]
     if source == COURSE_SOURCE.resolve() and (PROJECT / ".git").is_dir():
         trees.append(PROJECT / ".git")
     saved_file = state / "source_permissions.json"
@@ -209,18 +274,6 @@ def _protect_source(source, teacher, state):
     saved_file.write_text(json.dumps(saved))
 
 
-def _add_students(course, students):
-    """The roster's students in the gradebook, with their names and emails."""
-    from nbgrader.api import Gradebook
-
-    # nbgrader runs alembic by name when it creates a gradebook: this environment's.
-    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
-    with Gradebook(course.db_url, COURSE_ID) as gb:
-        for student in students:
-            gb.update_or_create_student(student.id, first_name=student.first_name,
-                                        last_name=student.last_name, email=student.email or None)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="setup_hub.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=("setup", "start", "remove"))
@@ -231,6 +284,16 @@ def main(argv=None):
     parser.add_argument("--source", default=COURSE_SOURCE, type=Path, help="source assignments (default: course/)")
     parser.add_argument("--ip", default="127.0.0.1", help="the address the hub listens on (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8000, help="the hub's port (default: %(default)s)")
+    parser.add_argument("--hub-port", type=int, default=8081,
+                        help="the hub's internal API port, on 127.0.0.1 (default: %(default)s)")
+    parser.add_argument("--proxy-api-port", type=int, default=8001,
+                        help="the proxy's API port, on 127.0.0.1 (default: %(default)s)")
+    parser.add_argument("--memory", default=DEFAULT_LIMITS["memory"],
+                        help="each server's memory limit, e.g. 2G or 512M (default: %(default)s)")
+    parser.add_argument("--cpus", type=float, default=DEFAULT_LIMITS["cpus"],
+                        help="each server's CPU limit, in CPUs (default: %(default)s)")
+    parser.add_argument("--processes", type=int, default=DEFAULT_LIMITS["processes"],
+                        help="each server's limit of processes and threads (default: %(default)s)")
     parser.add_argument("--config", type=Path, help="start: a JupyterHub config file that loads "
                         "deploy/jupyterhub_config.py (default: that file)")
     parser.add_argument("--authenticator", choices=AUTHENTICATORS, default="native",
@@ -240,9 +303,14 @@ def main(argv=None):
         if not args.roster or not args.instructor:
             parser.error("setup needs --roster FILE and --instructor NAME")
         settings = setup(args.hub_dir, args.roster, args.instructor, source=args.source, ip=args.ip,
-                         port=args.port, authenticator=args.authenticator)
+                         port=args.port, hub_port=args.hub_port, proxy_api_port=args.proxy_api_port,
+                         authenticator=args.authenticator,
+                         limits={"memory": args.memory, "cpus": args.cpus, "processes": args.processes})
         print(f"hub set up in {args.hub_dir}: instructor {settings['instructor']}, "
               f"{len(settings['students'])} students; start it with: setup_hub.py start")
+        if settings["authenticator"] == "native":
+            print(f"Sign-up codes, one per student id (hand each student theirs; yours is the "
+                  f"{settings['instructor']} line): {args.hub_dir / 'signup-codes.csv'}")
     elif args.command == "start":
         start(args.hub_dir, args.config)
     else:

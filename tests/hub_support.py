@@ -1,10 +1,15 @@
 """A live course hub for the tests: deploy/setup_hub.py's layout with the sample assignment, an
-instructor and two students as real Unix accounts, JupyterHub started on 127.0.0.1 with the
-dummy authenticator (tests only) and a service token, everything it started stopped by process id,
-the accounts and folders removed.
+instructor and three students as real Unix accounts, JupyterHub started on 127.0.0.1 with the
+deployment's own configuration (its authenticator, spawner and limits) plus a service token for
+the REST calls, everything it started stopped by process id, the accounts and folders removed.
+
+Users sign up and log in through the hub's pages as a browser does (:class:`Browser`: the form's
+``_xsrf`` field and the session's cookies), with the sign-up codes ``setup_hub.py`` wrote.
 """
 
 import contextlib
+import csv
+import re
 import json
 import os
 import pwd
@@ -19,24 +24,30 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import requests
+from nbformat.v4 import new_code_cell, new_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy"))
 sys.path.insert(0, str(ROOT / "tests" / "autograder" / "files"))
 
+import cgroup_spawner  # noqa: E402
+import hub_checks  # noqa: E402
 import sample_course  # noqa: E402
 import setup_hub  # noqa: E402
 
 ASSIGNMENT = sample_course.ASSIGNMENT
 COURSE_ID = "cnn-course"
+# Each server's share in the tests (setup_hub.py's options): small enough to hit in a test.
+LIMITS = ["--memory", "600M", "--cpus", "1", "--processes", "256"]
+# The deployment's configuration, plus a service token for the tests' REST calls.
 TEST_CONFIG = """\
 c = get_config()
 load_subconfig({deploy!r})
-# Tests only: any password logs in (the deployment uses NativeAuthenticator or PAM).
-c.JupyterHub.authenticator_class = "dummy"
-c.DummyAuthenticator.password = {password!r}
 c.JupyterHub.services = [{{"name": "course-tests", "api_token": {token!r}}}]
 c.JupyterHub.load_roles = [{{"name": "course-tests", "services": ["course-tests"], "scopes": [
     "admin:users", "admin:servers", "admin:server_state", "access:servers", "list:users", "read:users"]}}]
@@ -49,19 +60,45 @@ def free_port():
         return sock.getsockname()[1]
 
 
+class Browser(requests.Session):
+    """A user's browser on the hub: forms posted with their ``_xsrf`` field, cookies kept."""
+
+    def __init__(self, url):
+        super().__init__()
+        self.url = url
+
+    def submit(self, page, fields, follow=True):
+        """GET ``/hub/<page>``, POST its form with ``fields``. Returns the (last) response."""
+        form = self.get(f"{self.url}/hub/{page}", timeout=60)
+        form.raise_for_status()
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', form.text).group(1)
+        return self.post(f"{self.url}/hub/{page}", data={**fields, "_xsrf": xsrf}, timeout=60,
+                         allow_redirects=follow)
+
+    def sign_up(self, name, code, password):
+        return self.submit("signup", {"username": name, "signup_code": code, "signup_password": password,
+                                      "signup_password_confirmation": password})
+
+    def log_in(self, name, password):
+        """Log in; the redirect (to the spawn page) is not followed: the tests spawn through the API."""
+        return self.submit("login", {"username": name, "password": password}, follow=False)
+
+
 @dataclass
 class Hub:
     """A running hub: its URL, token, users and folders, and what it measured."""
 
     url: str
     token: str
-    password: str
     instructor: str
     students: list
     settings: dict
     base: Path
     pid: int = 0
     timings: dict = field(default_factory=dict)
+    codes: dict = field(default_factory=dict)
+    passwords: dict = field(default_factory=dict)
+    browsers: dict = field(default_factory=dict)
     server_pids: dict = field(default_factory=dict)
     _spawned: dict = field(default_factory=dict)
 
@@ -81,11 +118,25 @@ class Hub:
             return error.code
         return 200
 
+    def browser(self, name):
+        """``name``'s browser (one per user, kept)."""
+        return self.browsers.setdefault(name, Browser(self.url))
+
+    def authorize(self, names):
+        """The instructor (signed up with their code first) authorizes ``names``, who signed up."""
+        teacher = self.browser(self.instructor)
+        teacher.sign_up(self.instructor, self.codes[self.instructor], self.passwords[self.instructor])
+        teacher.log_in(self.instructor, self.passwords[self.instructor])
+        for name in names:
+            teacher.get(f"{self.url}/hub/authorize/{name}", timeout=60).raise_for_status()
+
     def spawn(self, names):
         """Ask the hub to spawn each user's JupyterLab (it answers at once; see wait_ready)."""
         for name in names:
-            self.api("POST", f"/hub/api/users/{name}/server")
             self._spawned[name] = time.monotonic()
+        # The hub answers each request when the server is up or after its slow_spawn_timeout (10 s).
+        with ThreadPoolExecutor(len(names)) as pool:
+            list(pool.map(lambda name: self.api("POST", f"/hub/api/users/{name}/server"), names))
 
     def wait_ready(self, names):
         """Wait until the servers of ``names`` are ready.
@@ -117,6 +168,19 @@ class Hub:
                               env=env, cwd=account.pw_dir, capture_output=True, text=True, check=check,
                               **kwargs)
 
+    def run_in_kernel(self, student, cells):
+        """Run ``cells`` in a kernel of ``student``'s own server (its Validate button runs the notebook)."""
+        notebook = new_notebook(cells=[new_code_cell(code) for code in cells])
+        self.api("PUT", f"/user/{student}/api/contents/probe.ipynb",
+                 {"type": "notebook", "format": "json", "content": notebook})
+        self.api("POST", f"/user/{student}/assignments/validate", {"path": "probe.ipynb"})
+
+    def save_timings(self):
+        """The figures measured so far, to build/hub-timings.json."""
+        path = ROOT / "build" / "hub-timings.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.timings, indent=1))
+
     def cnn_course(self, *args):
         """``cnn-course`` as the instructor types it in their hub terminal."""
         done = self.as_user(self.instructor, str(Path(self.settings["venv_bin"]) / "cnn-course"), args[0],
@@ -124,6 +188,29 @@ class Hub:
                             "--quiet", *args[1:], check=False)
         assert done.returncode == 0, f"cnn-course {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
         return done.stdout
+
+
+def listening_sockets():
+    """{socket inode: (address, port)} of the TCP sockets listening on this machine."""
+    found = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:] if Path(table).exists() else []:
+            fields = line.split()
+            if fields[3] != "0A":  # LISTEN
+                continue
+            address, port = fields[1].split(":")
+            if len(address) == 8:
+                address = ".".join(str(int(address[i:i + 2], 16)) for i in (6, 4, 2, 0))
+            found[fields[9]] = (address, int(port, 16))
+    return found
+
+
+def memory_limit_hits(group):
+    """How often the group's processes met its memory limit (v1: memory.failcnt; v2: oom_kill events)."""
+    if cgroup_spawner.is_v2():
+        events = dict(line.split() for line in (group.folders[0] / "memory.events").read_text().splitlines())
+        return int(events["oom_kill"])
+    return int((group.folders[0] / "memory.failcnt").read_text())
 
 
 def _open_path_to(path):
@@ -168,18 +255,22 @@ def _wait_gone(pids, timeout):
 
 
 def usable():
-    """Why a live hub cannot run here, or None: it needs root (accounts), useradd, node."""
+    """Why a live hub cannot run here, or None: it needs root (accounts), useradd, node, and a
+    cgroup file system it can write (a server's limits)."""
     if os.geteuid() != 0:
         return "the hub test creates Unix accounts: run it as root (CI does)"
     missing = [tool for tool in ("useradd", "userdel", "node", "npm") if not shutil.which(tool)]
-    return f"missing {missing}" if missing else None
+    if missing:
+        return f"missing {missing}"
+    problem = hub_checks.cgroup_problem(f"cnn-course-hub-probe-{os.getpid()}")
+    return f"the hub cannot make a cgroup per server here: {problem}" if problem else None
 
 
 @contextlib.contextmanager
 def live_hub():
     """Set up and start the hub; yield a :class:`Hub`; stop and remove all of it."""
     suffix = secrets.token_hex(2)
-    instructor, students = f"ht{suffix}teach", [f"ht{suffix}alice", f"ht{suffix}bob"]
+    instructor, students = f"ht{suffix}teach", [f"ht{suffix}alice", f"ht{suffix}bob", f"ht{suffix}carol"]
     base = Path(tempfile.mkdtemp(prefix="cnn-course-hub-", dir="/tmp"))
     os.chmod(base, 0o755)
     # The students run the project's environment and its interpreter (which may live under /root).
@@ -192,14 +283,18 @@ def live_hub():
         roster = base / "roster.csv"
         roster.write_text("id,name,email\n" + "".join(f"{s},{s.title()} Example,{s}@example.org\n" for s in students))
         port = free_port()
-        settings = setup_hub.setup(hub_dir, roster, instructor, source=source, port=port, hub_port=free_port(),
-                                   proxy_api_port=free_port())
-        token, password = secrets.token_hex(32), secrets.token_hex(8)
+        setup_hub.main(["setup", "--hub-dir", str(hub_dir), "--roster", str(roster), "--instructor", instructor,
+                        "--source", str(source), "--port", str(port), "--hub-port", str(free_port()),
+                        "--proxy-api-port", str(free_port()), *LIMITS])
+        settings = json.loads((hub_dir / setup_hub.SETTINGS).read_text())
+        token = secrets.token_hex(32)
         config = base / "test_jupyterhub_config.py"
-        config.write_text(TEST_CONFIG.format(deploy=str(ROOT / "deploy" / "jupyterhub_config.py"),
-                                             password=password, token=token))
-        hub = Hub(url=f"http://127.0.0.1:{port}", token=token, password=password, instructor=instructor,
-                  students=students, settings=settings, base=base)
+        config.write_text(TEST_CONFIG.format(deploy=str(ROOT / "deploy" / "jupyterhub_config.py"), token=token))
+        with open(hub_dir / "signup-codes.csv") as table:
+            codes = {row["id"]: row["code"] for row in csv.DictReader(table)}
+        hub = Hub(url=f"http://127.0.0.1:{port}", token=token, instructor=instructor, students=students,
+                  settings=settings, base=base, codes=codes,
+                  passwords={name: secrets.token_urlsafe(12) for name in [instructor, *students]})
         log = open(base / "hub.log", "w")
         began = time.monotonic()
         process = subprocess.Popen([sys.executable, str(ROOT / "deploy" / "setup_hub.py"), "start",

@@ -158,10 +158,12 @@ def test_start_makes_binder_sessions_fast_unless_chosen(tmp_path, preset, expect
 
 @pytest.mark.slow
 def test_binder_badge_opens_the_course_map(image):
-    """Does the README's Binder badge open student/index.ipynb, which postBuild creates?"""
+    """Does the README's Binder badge open student/index.ipynb, and each of its Binder links a student
+    notebook, all of which postBuild creates?"""
     repo, _ = image
     links = re.findall(r"https://mybinder\.org/v2/gh/[^)\s]+", (ROOT / "README.md").read_text())
     assert links, "README.md has no Binder link"
+    assert links[0].endswith("?urlpath=lab/tree/student/index.ipynb"), links[0]
     for link in links:
-        assert link.endswith("?urlpath=lab/tree/student/index.ipynb"), link
-    assert (repo / "student" / "index.ipynb").is_file()
+        opened = link.partition("?urlpath=lab/tree/")[2]
+        assert opened.startswith("student/") and (repo / opened).is_file(), link

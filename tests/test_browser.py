@@ -1,9 +1,11 @@
 """The course in a real browser: Debian's Chromium, driven by Playwright, in the JupyterLab that
-``make lab`` starts (headless, with a fresh profile).
+``make lab`` starts (headless), with a fresh Jupyter profile and browser profile: no settings but the
+course's own, as a newcomer sees it.
 
-A learner opens assignment 1's release notebook, runs it, types a wrong answer and then the
-solutions into the stubs, and uses the kernel explorer; an instructor opens the formgrader. Each
-step checks what the user sees. Screenshots go to build/screenshots/.
+A learner lands on the course map, looks at the menus and the assignment list, opens assignment 1's
+release notebook, runs it, types a wrong answer and then the solutions into the stubs, and uses the
+kernel explorer; an instructor opens the formgrader. Each step checks what the user sees.
+Screenshots go to build/screenshots/.
 """
 
 import contextlib
@@ -15,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -34,26 +37,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SCREENSHOTS = ROOT / "build" / "screenshots"
 RUN_TIMEOUT_MS = 90_000
 
-# Settings of a fresh JupyterLab profile: every cell stays in the page (no windowing), and no
-# pop-up asks about news.
-LAB_SETTINGS = {
-    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
-    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
-}
-
-
 def _free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _write_lab_settings(config_dir):
-    for plugin, values in LAB_SETTINGS.items():
-        package, name = plugin.rsplit("/", 1)
-        path = config_dir / "lab" / "user-settings" / package / f"{name}.jupyterlab-settings"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values))
 
 
 def _wait_for_server(runtime_dir, make, timeout=180):
@@ -76,14 +63,17 @@ def _wait_for_server(runtime_dir, make, timeout=180):
 @contextlib.contextmanager
 def _make_lab(base, **variables):
     """JupyterLab started by ``make lab`` with a fresh profile and the given make variables, as a
-    user starts it; stopped by the server's process id. Yields (base url, token)."""
+    user starts it; stopped by the server's process id. Yields (base url, token). The Jupyter profile
+    (settings, workspaces, runtime) is new and empty, and nothing of this machine's Jupyter or course
+    variables reaches the server: what the learner sees comes from the course's files alone."""
     config_dir, runtime_dir = base / "config", base / "runtime"
-    _write_lab_settings(config_dir)
     token = secrets.token_hex(16)
     variables["LAB_ARGS"] = (f"--no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port={_free_port()} "
                              f"--ServerApp.port_retries=0 --IdentityProvider.token={token}")
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config_dir), JUPYTER_RUNTIME_DIR=str(runtime_dir),
-               CNN_COURSE_MODE="fast")
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("JUPYTER", "CNN_COURSE", "NBGRADER"))}
+    env.update(JUPYTER_CONFIG_DIR=str(config_dir), JUPYTER_RUNTIME_DIR=str(runtime_dir),
+               JUPYTER_DATA_DIR=str(base / "data"))
     with open(base / "lab.log", "w") as log:
         make = subprocess.Popen(
             ["make", "--no-print-directory", "lab", *(f"{k}={v}" for k, v in variables.items())],
@@ -115,6 +105,13 @@ def _open(browser, url):
     page.set_default_timeout(RUN_TIMEOUT_MS)
     page.goto(url)
     return page
+
+
+@pytest.fixture
+def student_lab(tmp_path):
+    """``make lab`` on a new student tree holding assignment 1; yields (base url, token)."""
+    with _make_lab(tmp_path, STUDENT=tmp_path / "student", ASSIGNMENTS=ASSIGNMENT) as lab:
+        yield lab
 
 
 @pytest.fixture
@@ -176,6 +173,9 @@ def _run_cell(page, index):
 
 
 def _error_text(page, index):
+    # JupyterLab renders only the cells near the view (its default windowing): look at the cell first.
+    _cell(page, index).scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
     errors = _cell(page, index).locator('[data-mime-type="application/vnd.jupyter.stderr"]')
     return errors.inner_text() if errors.count() else ""
 
@@ -199,6 +199,53 @@ def _graded_cells(path):
             if "grade_id" in cell.metadata.get("nbgrader", {})}
 
 
+NEWS_PROMPT = "get notified about official Jupyter news"
+
+
+def _status(url):
+    try:
+        return urllib.request.urlopen(url, timeout=30).status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_newcomer_lands_on_the_course_map_with_a_students_tools(browser, student_lab):
+    """In a fresh profile, does ``make lab`` open the course map with no pop-up over it, and offer the
+    hub students' tools only: the assignment list (with its feedback) and Validate, no Formgrader,
+    Create Assignment or course list?"""
+    url, token = student_lab
+    page = _open(browser, f"{url}/lab/tree/index.ipynb?token={token}")
+    table = page.locator(".jp-RenderedMarkdown table", has_text="Edge detection and convolution")
+    table.wait_for()
+    page.wait_for_function("() => document.body.innerText.includes('| Idle')")
+    page.wait_for_timeout(5000)   # JupyterLab asks about news a few seconds after it starts
+    assert NEWS_PROMPT not in page.locator("body").inner_text()
+    assert page.locator(".jp-toast-message, .Toastify__toast").count() == 0
+    assert table.is_visible()
+    _snap(page, "00-course-map")
+
+    # The server: no formgrader's pages; the assignment list answers without an exchange error.
+    assert _status(f"{url}/formgrader?token={token}") == 404
+    listed = json.loads(urllib.request.urlopen(f"{url}/assignments?course_id=cnn-course&token={token}").read())
+    assert listed["success"], listed
+
+    # The menus and sidebars: the assignment list, no instructor's tool.
+    assert page.locator(".lm-TabBar-tabLabel, .lm-TabBar-tab", has_text="Create Assignment").count() == 0
+    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.click()
+    items = page.locator(".lm-Menu:visible .lm-Menu-itemLabel").all_inner_texts()
+    _snap(page, "00-student-menus")
+    assert "Assignment List" in items, items
+    for instructors in ("Formgrader", "Course List", "Create Assignment"):
+        assert not [item for item in items if instructors in item], items
+    page.locator(".lm-Menu-itemLabel", has_text="Assignment List").first.click()
+    assignments = page.locator("#nbgrader-assignment-list")
+    assignments.wait_for()
+    page.wait_for_timeout(2000)
+    text = assignments.inner_text()
+    assert "exchange directory does not exist" not in text and "Released assignments" in text, text
+    _snap(page, "00-student-assignments")
+
+
 def test_learner_session_in_jupyterlab(student_page):
     """Does a learner see figures, a working explorer, readable test failures and passing tests?"""
     page = student_page
@@ -214,6 +261,7 @@ def test_learner_session_in_jupyterlab(student_page):
     # the first function's test, which fails on the stub.
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
     page.wait_for_function("() => document.body.innerText.includes('| Idle')")
+    _snap(page, "00-notebook")
     assert page.locator(".jp-NotebookPanel-toolbar", has_text="Validate").count() == 1
     for grade_id in exercises[:exercises.index(first)]:
         _type_into(page, source[grade_id][0], _solution(source[grade_id][1]))

@@ -1,15 +1,19 @@
 """The course on a live JupyterHub, end to end, with nbgrader's exchange between real Unix accounts.
 
-The hub (deploy/) runs on 127.0.0.1 with an instructor and two students. The students' own
-JupyterLab servers are driven through the hub with a service token, by the REST calls that
-JupyterLab's Assignments tab and Validate button make; the instructor runs ``cnn-course`` as
-their own account. Oracle: the sample's points (``sample_course.POINTS``), worked out by hand:
-alice answers everything (6 / 6), bob gets relu wrong (3 / 6).
+The hub (deploy/) runs on 127.0.0.1 with an instructor and three students, who sign up with
+their codes and log in through the hub's pages with the deployment's authenticator; the
+instructor authorizes them. The students' own JupyterLab servers are driven through the hub with
+a service token, by the REST calls that JupyterLab's Assignments tab and Validate button make;
+the instructor runs ``cnn-course`` as their own account. Oracle: the sample's points
+(``sample_course.POINTS``), worked out by hand: alice answers everything (6 / 6), bob gets relu
+wrong (3 / 6); carol is the curious student.
 
+The tests run in file order on one hub (the first signs the class up and logs it in).
 Figures (the hub up, a server ready, the whole cycle) go to build/hub-timings.json.
 """
 
 import json
+import os
 import pwd
 import re
 import sys
@@ -24,11 +28,12 @@ from nbformat.v4 import new_notebook
 from autograder.course.release import INSTRUCTOR_ONLY
 
 sys.path.insert(0, str(Path(__file__).parent))
-from hub_support import ASSIGNMENT, COURSE_ID, ROOT, live_hub, usable  # noqa: E402
-from roster import (  # noqa: E402  (deploy/, put on the path by hub_support)
-    Student,
-    read_roster,
-)
+from hub_support import (  # noqa: E402
+    ASSIGNMENT, COURSE_ID, LIMITS, ROOT, listening_sockets, live_hub, memory_limit_hits, usable)
+
+import cgroup_spawner  # noqa: E402  (deploy/, put on the path by hub_support)
+import hub_checks  # noqa: E402
+import setup_hub  # noqa: E402
 
 NOTEBOOK = "sample.ipynb"
 ANSWERS = {"relu": "return np.maximum(x, 0)",
@@ -94,45 +99,86 @@ def _feedback_score(hub, student):
     return tuple(float(x) for x in SCORE.search(html).groups()), html
 
 
-def test_roster_reads_ids_names_and_emails(tmp_path):
-    """Header, comments and blank lines skipped; names split for nbgrader; email optional?"""
-    path = tmp_path / "roster.csv"
-    path.write_text("id,name,email\n# a comment\n\nalice,Alice van Dijk,alice@example.org\nbob, Bob \n")
-    assert read_roster(path) == [Student("alice", "Alice van Dijk", "alice@example.org"), Student("bob", "Bob")]
-    alice = read_roster(path)[0]
-    assert (alice.first_name, alice.last_name) == ("Alice van", "Dijk")
+def _logged_in(response):
+    """Did this login redirect into the hub with the hub's login cookie (what a browser then follows)?"""
+    return response.status_code == 302 and "jupyterhub-hub-login" in response.cookies.keys()
 
 
-@pytest.mark.parametrize("line, message", [
-    ("Alice,Alice", "student id 'Alice' is not a valid user name"),
-    ("alice", "expected 'student id, name'"),
-    ("alice,Alice,not-an-email", "email 'not-an-email' has no '@'"),
-    ("alice,Alice\nalice,Alice again", "student id 'alice' appears twice"),
-])
-def test_roster_names_the_bad_line(tmp_path, line, message):
-    """A bad roster line: an error that quotes it, with its line number?"""
-    path = tmp_path / "roster.csv"
-    path.write_text(line + "\n")
-    with pytest.raises(ValueError, match=re.escape(message)) as error:
-        read_roster(path)
-    assert "line " in str(error.value)
+@pytest.mark.skipif(os.geteuid() != 0, reason="runs a command as another user: root only")
+def test_setup_stops_when_students_cannot_run_the_environment(tmp_path):
+    """An environment behind a folder closed to others (a pyenv under /root): a message naming it?"""
+    closed = tmp_path / "closed"
+    (closed / "bin").mkdir(parents=True)
+    (closed / "bin" / "python").symlink_to(sys.executable)
+    os.chmod(tmp_path, 0o755)
+    os.chmod(closed, 0o700)
+    with pytest.raises(SystemExit, match=re.escape(f"chmod o+x {closed};")) as stopped:
+        hub_checks.check_environment(closed / "bin", "nobody")
+    assert "cannot run the course's Python environment" in str(stopped.value)
+    os.chmod(closed, 0o755)  # open: then only the interpreter's own folders can keep nobody out
+    assert closed not in hub_checks.closed_folders(closed / "bin" / "python")
+
+
+@pytest.mark.hub
+@pytest.mark.slow
+def test_a_class_signs_up_and_logs_in(hub):
+    """Only the roster's ids sign up, each with its own code; the instructor admits each student?"""
+    teacher, (alice, bob, carol) = hub.instructor, hub.students
+    began = time.monotonic()
+    users = lambda: {u["name"] for u in hub.api("GET", "/hub/api/users")}  # noqa: E731
+    # carol tries to claim bob's id (he has not signed up) with her own code, then a made-up id.
+    nosy = hub.browser(carol)
+    assert nosy.sign_up(bob, hub.codes[carol], hub.passwords[carol]).status_code == 403
+    assert nosy.sign_up(bob, "0" * 12, hub.passwords[carol]).status_code == 403
+    refused = nosy.sign_up(f"{carol}x", hub.codes[carol], hub.passwords[carol])
+    assert refused.status_code == 403 and "not the sign-up code" in refused.text
+    assert "Invalid username or password" in nosy.log_in(bob, hub.passwords[carol]).text
+
+    # Everyone signs up under their own id; the instructor, the hub's admin, logs in at once.
+    for name in [teacher, alice, bob, carol]:
+        signed = hub.browser(name).sign_up(name, hub.codes[name], hub.passwords[name])
+        expected = ("The signup was successful" if name == teacher
+                    else "You can log in once your instructor has authorized you")
+        assert signed.status_code == 200 and expected in signed.text, signed.text
+    assert hub.browser(carol).sign_up(carol, hub.codes[carol], "another-password-1").status_code == 200
+    assert _logged_in(hub.browser(teacher).log_in(teacher, hub.passwords[teacher]))
+
+    # The students are not admitted until the instructor authorizes them, one by one.
+    for name in [alice, bob, carol]:
+        waiting = hub.browser(name).log_in(name, hub.passwords[name])
+        assert not _logged_in(waiting) and "has not been authorized" in waiting.text, waiting.text
+    assert hub.browser(alice).get(f"{hub.url}/hub/authorize/{bob}").status_code == 403
+    page = hub.browser(teacher).get(f"{hub.url}/hub/authorize")
+    assert page.status_code == 200 and all(name in page.text for name in (alice, bob, carol))
+    for name in [alice, bob, carol]:
+        assert hub.browser(teacher).get(f"{hub.url}/hub/authorize/{name}").status_code == 200
+
+    # Now each logs in with the password they chose (carol's second sign-up changed nothing).
+    assert not _logged_in(hub.browser(carol).log_in(carol, "another-password-1"))
+    for name in [alice, bob, carol]:
+        assert _logged_in(hub.browser(name).log_in(name, hub.passwords[name])), name
+    assert users() >= {teacher, alice, bob, carol} and not users() & {f"{carol}x"}
+    # A session reaches the hub's pages as its own user only.
+    home = hub.browser(alice).get(f"{hub.url}/hub/api/user")
+    assert home.status_code == 200 and home.json()["name"] == alice
+    hub.timings["sign-up, authorization and login, four users (s)"] = time.monotonic() - began
 
 
 @pytest.mark.hub
 @pytest.mark.slow
 def test_a_class_cycle_on_the_hub(hub):
     """Release, fetch, validate, submit, collect, autograde, return, fetch feedback: right scores?"""
-    alice, bob = hub.students
+    alice, bob, carol = hub.students
     exchange = Path(hub.settings["exchange"]) / COURSE_ID
     began = time.monotonic()
 
     # The instructor releases, while the hub spawns everyone's JupyterLab.
-    hub.spawn([hub.instructor, alice, bob])
+    hub.spawn([hub.instructor, alice, bob, carol])
     out = hub.cnn_course("release", ASSIGNMENT, "--exchange")
     released = exchange / "outbound" / ASSIGNMENT / NOTEBOOK
-    assert out.strip().endswith(f"cnn-course/outbound/{ASSIGNMENT}") and released.is_file()
+    assert out.splitlines()[0].endswith(f"cnn-course/outbound/{ASSIGNMENT}") and released.is_file(), out
     assert not any(marker in released.read_text() for marker in INSTRUCTOR_ONLY)
-    ready = hub.wait_ready([hub.instructor, alice, bob])
+    ready = hub.wait_ready([hub.instructor, alice, bob, carol])
     hub.timings["server ready (s, per user)"] = ready
 
     # The students fetch, answer, validate and submit in their own servers.
@@ -154,15 +200,15 @@ def test_a_class_cycle_on_the_hub(hub):
     assert _feedback_score(hub, alice)[0] == (6.0, 6.0)
     score, html = _feedback_score(hub, bob)
     assert score == (3.0, 6.0) and "BEGIN HIDDEN TESTS" not in html
-    hub.timings["whole cycle, two students (s)"] = time.monotonic() - began
-    _save_timings(hub)
+    hub.timings["whole cycle, two students submitting (s)"] = time.monotonic() - began
+    hub.save_timings()
 
 
 @pytest.mark.hub
 @pytest.mark.slow
 def test_students_cannot_reach_each_other_or_the_instructor(hub):
     """bob tries, as his Unix account, to list, read and write alice's submission and feedback."""
-    alice, bob = hub.students
+    alice, bob, _ = hub.students
     exchange = Path(hub.settings["exchange"]) / COURSE_ID
     (submission,) = sorted((exchange / "inbound").glob(f"{alice}+{ASSIGNMENT}+*"))
     feedback = sorted((exchange / "feedback").glob("*.html"))
@@ -182,6 +228,8 @@ attempt("list feedback", lambda: os.listdir({str(exchange / 'feedback')!r}))
 attempt("read submission", lambda: open(submission + "/{NOTEBOOK}").read())
 attempt("read secret", lambda: open(submission + "/submission_secret.txt").read())
 attempt("write into submission", lambda: open(submission + "/extra.txt", "w").write("x"))
+attempt("rename submission", lambda: os.rename(submission, inbound + "/hidden"))
+attempt("delete submission", lambda: os.rmdir(submission))
 attempt("list course root", lambda: os.listdir({hub.settings['course_root']!r}))
 attempt("read gradebook", lambda: open({hub.settings['course_root'] + '/gradebook.db'!r}, "rb").read())
 attempt("read source", lambda: open({hub.settings['source'] + f'/{ASSIGNMENT}/{NOTEBOOK}'!r}).read())
@@ -191,7 +239,8 @@ print(json.dumps(tries))
 """
     seen = json.loads(hub.as_user(bob, hub.settings["venv_bin"] + "/python", "-c", probe).stdout)
     assert seen == {"list inbound": "denied", "list feedback": "denied", "read submission": "denied",
-                    "read secret": "denied", "write into submission": "denied", "list course root": "denied",
+                    "read secret": "denied", "write into submission": "denied", "rename submission": "denied",
+                    "delete submission": "denied", "list course root": "denied",
                     "read gradebook": "denied", "read source": "denied", "read alice's home": "denied",
                     "glob alice": []}
     # nbgrader's own exchange listing of the inbound folder shows a student nothing of alice's.
@@ -208,6 +257,9 @@ print(json.dumps(tries))
     out = hub.cnn_course("collect", ASSIGNMENT)
     assert f"made by {bob}: it was set aside" in out, out
     assert not forged.exists() and (forged.parent / (".set-aside+" + forged.name)).is_dir()
+    # Collected again, the class is the roster's students who submitted: no student ".set-aside".
+    again = hub.cnn_course("collect", ASSIGNMENT)
+    assert sorted(re.findall(r"^(\S+): collected", again, re.M)) == sorted([alice, bob]), again
     assert re.search(rf"{alice}\s*\|\s*{ASSIGNMENT}\s*\|\s*6 / 6", hub.cnn_course("summary", ASSIGNMENT))
 
 
@@ -235,30 +287,97 @@ def test_hub_and_servers_listen_on_the_loopback_only(hub):
     proxy = int((Path(hub.settings["state"]) / "jupyterhub-proxy.pid").read_text())
     processes = {"hub": hub.pid, "proxy": proxy, **hub.server_pids}
     assert all(processes.values()), processes
-    sockets = _listening_sockets()
+    sockets, ports = listening_sockets(), {}
     for name, pid in processes.items():
         inodes = {link.readlink().name[len("socket:["):-1] for link in Path(f"/proc/{pid}/fd").iterdir()
                   if link.readlink().name.startswith("socket:[")}
         addresses = {sockets[inode] for inode in inodes if inode in sockets}
         assert addresses and {address for address, _ in addresses} == {"127.0.0.1"}, (name, addresses)
+        ports[name] = {port for _, port in addresses}
+    # The ports setup_hub.py was given (--port, --hub-port, --proxy-api-port), not 8081 and 8001.
+    assert hub.settings["hub_port"] in ports["hub"] and not ports["hub"] & {8081, 8001}, ports
+    assert {hub.settings["port"], hub.settings["proxy_api_port"]} <= ports["proxy"], ports
 
 
-def _listening_sockets():
-    """{socket inode: (address, port)} of the TCP sockets listening on this machine."""
-    found = {}
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:] if Path(table).exists() else []:
-            fields = line.split()
-            if fields[3] != "0A":  # LISTEN
-                continue
-            address, port = fields[1].split(":")
-            if len(address) == 8:
-                address = ".".join(str(int(address[i:i + 2], 16)) for i in (6, 4, 2, 0))
-            found[fields[9]] = (address, int(port, 16))
-    return found
+KEY_PROBE = [
+    "import inspect, json, cnnlib, cnnlib.layers\n"
+    "seen = {'source': inspect.getsource(cnnlib.layers.zero_pad), 'file': cnnlib.__file__}\n"
+    f"try:\n    seen['real file'] = open({str(ROOT / 'cnnlib' / 'layers.py')!r}).read()\n"
+    "except PermissionError:\n    seen['real file'] = 'denied'\n"
+    "import cnnlib.data\nseen['mnist'] = str(cnnlib.data._find('MNIST', cnnlib.data.MNIST_FILES, None))\n"
+    "try:\n    seen['call'] = str(cnnlib.layers.zero_pad(__import__('numpy').zeros((1, 1, 1, 1)), 1).shape)\n"
+    "except Exception as error:\n    seen['call'] = type(error).__name__\n"
+    "open('key.json', 'w').write(json.dumps(seen))",
+]
 
 
-def _save_timings(hub):
-    path = ROOT / "build" / "hub-timings.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(hub.timings, indent=1))
+@pytest.mark.hub
+@pytest.mark.slow
+def test_the_answer_key_stays_with_the_instructor(hub):
+    """A student's kernel sees zero_pad's answer only once the instructor opens its assignment?"""
+    import inspect
+
+    import cnnlib.data
+    import cnnlib.layers
+
+    alice = hub.students[0]
+    key = Path(pwd.getpwnam(alice).pw_dir) / "key.json"
+    real = inspect.getsource(cnnlib.layers.zero_pad)
+    hub.run_in_kernel(alice, KEY_PROBE)
+    before = json.loads(key.read_text())
+    assert before["file"].startswith(hub.settings["library"]) and before["real file"] == "denied", before
+    assert before["source"] != real and "withheld" in before["source"] and before["call"] == "ReferenceWithheld"
+    # The build finds the data sets where the real library does (the MNIST file, or nothing anywhere).
+    assert before["mnist"] == str(cnnlib.data._find("MNIST", cnnlib.data.MNIST_FILES, None)), before
+
+    out = hub.cnn_course("open", ASSIGNMENT, "--library", hub.settings["library"])
+    assert f"{ASSIGNMENT}: opened" in out, out
+    hub.run_in_kernel(alice, KEY_PROBE)
+    after = json.loads(key.read_text())
+    assert after["source"] == real and after["call"] == "(1, 3, 3, 1)" and after["real file"] == "denied", after
+
+
+PROBE_CELLS = [
+    # A process in a session of its own, which outlives the kernel.
+    "import os, subprocess\nsleeper = subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
+    "open('sleeper.pid', 'w').write(str(sleeper.pid))",
+    # More memory than the server's share: the kernel is killed before it writes the file.
+    "big = b'1' * (900 * 2**20)\nopen('allocated.txt', 'w').write(str(len(big)))",
+]
+
+
+@pytest.mark.hub
+@pytest.mark.slow
+def test_a_server_is_a_students_whole_share(hub):
+    """Each server in its own cgroup with the hub's limits; carol's kernel cannot take more memory;
+    what she started in a session of its own ends with her server; a submission over the exchange's
+    limit is refused. (Last: it stops carol's server.)"""
+    carol = hub.students[2]
+    parent = hub.settings["cgroup_parent"]
+    for name, pid in hub.server_pids.items():
+        assert f"{parent}/{name}" in Path(f"/proc/{pid}/cgroup").read_text(), (name, pid)
+    group = cgroup_spawner.Cgroup(f"{parent}/{carol}")
+    memory, cpus, processes = LIMITS[1::2]
+    assert group.limits() == {"memory": int(memory[:-1]) * 2**20, "cpus": float(cpus), "processes": int(processes)}
+
+    home = Path(pwd.getpwnam(carol).pw_dir)
+    hits = memory_limit_hits(group)
+    hub.run_in_kernel(carol, PROBE_CELLS)
+    sleeper = int((home / "sleeper.pid").read_text())
+    assert not (home / "allocated.txt").exists() and memory_limit_hits(group) > hits
+    assert sleeper in group.pids() and os.getsid(sleeper) == sleeper
+
+    # The exchange refuses a submission over its size limit (setup_hub.MAX_SUBMISSION_KB).
+    _post(hub, carol, "fetch")
+    with open(home / ASSIGNMENT / "weights.bin", "wb") as big:
+        big.truncate((setup_hub.MAX_SUBMISSION_KB + 1000) * 1000)
+    os.chown(home / ASSIGNMENT / "weights.bin", pwd.getpwnam(carol).pw_uid, pwd.getpwnam(carol).pw_gid)
+    refused = _post(hub, carol, "submit")
+    assert not refused["success"] and "too big" in refused["value"], refused
+    assert not list((Path(hub.settings["exchange"]) / COURSE_ID / "inbound").glob(f"{carol}+*"))
+
+    hub.api("DELETE", f"/hub/api/users/{carol}/server")
+    deadline = time.monotonic() + 30
+    while (group.pids() or Path(f"/proc/{sleeper}").exists()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Path(f"/proc/{sleeper}").exists() and not any(folder.exists() for folder in group.folders)

@@ -1,6 +1,7 @@
 """A student on the live hub in a real browser (Debian's Chromium through Playwright, as in
-test_browser.py): log in, open the Assignments tab, fetch the released assignment and submit it,
-by clicking. Screenshots go to build/screenshots/hub-*.png.
+test_browser.py): sign up with her code, log in once the instructor has authorized her, open the
+Assignments tab, fetch the released assignment and submit it, by clicking. Screenshots go to
+build/screenshots/hub-*.png.
 """
 
 import pwd
@@ -41,9 +42,20 @@ def test_student_fetches_and_submits_by_clicking():
         try:
             page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
             page.set_default_timeout(TIMEOUT_MS)
+            page.goto(f"{hub.url}/hub/signup")
+            page.fill("#username_input", student)
+            page.fill("#signup_code_input", hub.codes[student])
+            page.fill("#password_input", hub.passwords[student])
+            page.fill("#password_confirmation_input", hub.passwords[student])
+            _snap(page, "00-signup")
+            page.click("#signup_submit")
+            page.get_by_text("You can log in once your instructor has authorized you").wait_for()
+            _snap(page, "00-signed-up")
+            hub.authorize([student])
+
             page.goto(f"{hub.url}/hub/login")
             page.fill("#username_input", student)
-            page.fill("#password_input", hub.password)
+            page.fill("#password_input", hub.passwords[student])
             _snap(page, "01-login")
             page.click("#login_submit")
             page.wait_for_selector(".lm-MenuBar-itemLabel")  # the hub spawned her JupyterLab

@@ -155,7 +155,7 @@ class Course:
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
 
-        _put_environment_on_path()
+        put_environment_on_path()
         config = self.config()
         return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
@@ -174,7 +174,7 @@ def execute_config(limits=None):
     return c
 
 
-def _put_environment_on_path():
+def put_environment_on_path():
     """nbgrader runs ``alembic`` by name when it creates a gradebook: find this environment's."""
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):

@@ -61,8 +61,23 @@ def release_to_exchange(course, assignment):
     """
     (assignment,) = course.assignments([assignment])
     release_assignments(course, [assignment])
+    return publish(course, assignment)
+
+
+def publish(course, assignment):
+    """Copy the generated student version (``release/<assignment>``) to the exchange's ``outbound/``.
+
+    Returns:
+        the released folder in the exchange, ``<exchange>/cnn-course/outbound/<assignment>``.
+    """
     check_step(exchange_api(course).release_assignment(assignment), f"release_assignment {assignment}")
     return course_exchange(course) / "outbound" / assignment
+
+
+def exchange_is_own(course):
+    """Whether the course root's exchange is a folder of its own, on one machine, which no student
+    fetches from; on a hub it is a link to the exchange the students share (``deploy/setup_hub.py``)."""
+    return not (course.root / "exchange").is_symlink()
 
 
 def collect_from_exchange(course, assignment):
@@ -79,7 +94,7 @@ def collect_from_exchange(course, assignment):
     forged = _set_aside_forged(inbound, assignment)
     check_step(exchange_api(course).collect(assignment), f"collect {assignment}")
     collected = {}
-    for entry in inbound.glob(f"*+{assignment}+*"):
+    for entry in _submissions(inbound, assignment):
         collected.setdefault(entry.name.split("+", 1)[0], [])
     for student, owners in forged.items():
         collected.setdefault(student, []).append(
@@ -113,7 +128,7 @@ def _set_aside_forged(inbound, assignment):
     """
     me = os.geteuid()
     forged = {}
-    for entry in sorted(inbound.glob(f"*+{assignment}+*")) if inbound.is_dir() else []:
+    for entry in _submissions(inbound, assignment):
         student = entry.name.split("+", 1)[0]
         uid = entry.lstat().st_uid
         owner = _user_name(uid)
@@ -121,6 +136,12 @@ def _set_aside_forged(inbound, assignment):
             entry.rename(entry.with_name(FORGED_PREFIX + entry.name))
             forged.setdefault(student, set()).add(owner)
     return forged
+
+
+def _submissions(inbound, assignment):
+    """The submissions of ``assignment`` in ``inbound``, without those set aside (``.set-aside+...``)."""
+    found = inbound.glob(f"*+{assignment}+*") if inbound.is_dir() else []
+    return sorted(entry for entry in found if not entry.name.startswith(FORGED_PREFIX))
 
 
 def _user_name(uid):

@@ -50,14 +50,21 @@ class AssignmentGrades:
     results: dict
 
 
-def grade_table(course, assignments=None):
+class NothingCollected(ValueError):
+    """An export or summary of the assignments with work, asked before any work was imported."""
+
+
+def grade_table(course, assignments=None, everything=False):
     """The class's grades, from the gradebook and the course root's folders.
 
     The class is every student in the gradebook or in ``submitted/``; a student with no submission
     for an assignment gets a MISSING result (0) for it.
 
     Args:
-        assignments: assignment ids, or None for every released assignment.
+        assignments: assignment ids, or None for the released assignments that have been collected
+            or graded (submissions in ``submitted/`` or ``autograded/``, or in the gradebook): an
+            assignment nobody has handed in yet would only add zeros.
+        everything: with ``assignments`` None, every released assignment instead.
 
     Returns:
         (students, tables): student id -> name ("Last, First" as ``nbgrader db student add`` gave
@@ -65,8 +72,9 @@ def grade_table(course, assignments=None):
 
     Raises:
         NotReleased: for an assignment that has not been released (the gradebook is not touched).
+        NothingCollected: when asked for the collected assignments and none has been.
     """
-    assignments = released(course, assignments)
+    chosen = released(course, assignments)
     submitted = course.root / "submitted"
     students = {p.name: "" for p in submitted.iterdir() if p.is_dir() and not p.name.startswith(".")} \
         if submitted.is_dir() else {}
@@ -75,13 +83,26 @@ def grade_table(course, assignments=None):
         students.update({s.id: ", ".join(part for part in (s.last_name, s.first_name) if part)
                          for s in gb.students})
         students = dict(sorted(students.items()))
-        for name in assignments:
+        if not assignments and not everything:
+            chosen = [name for name in chosen if _has_work(course, gb, name)]
+            if not chosen:
+                raise NothingCollected(
+                    f"no submission has been imported or graded in {course.root} yet: run `cnn-course import "
+                    "ASSIGNMENT SUBMISSIONS` first (or name the assignments, or give --all, for empty columns)")
+        for name in chosen:
             assignment = gb.find_assignment(name)
             cells = [(cell.name, cell.max_score) for notebook in assignment.notebooks
                      for cell in sorted(notebook.grade_cells, key=lambda c: _position(notebook, c.name))]
             results = {student: _result(course, gb, name, student, cells) for student in students}
             tables.append(AssignmentGrades(name, cells, assignment.max_score, results))
     return students, tables
+
+
+def _has_work(course, gb, assignment):
+    """Whether anything of ``assignment`` was collected or graded: a folder or a gradebook submission."""
+    folders = (course.root / step for step in ("submitted", "autograded"))
+    return (any(next(folder.glob(f"*/{assignment}"), None) for folder in folders)
+            or bool(gb.find_assignment(assignment).submissions))
 
 
 def _result(course, gb, assignment, student, cells):
@@ -107,7 +128,7 @@ def _position(notebook, name):
     return names.index(name) if name in names else len(names)
 
 
-def export_grades(course, path=None, assignment=None, form="csv"):
+def export_grades(course, path=None, assignment=None, form="csv", everything=False):
     """Write the grades of the class as a CSV file, for the instructor or a learning platform.
 
     Forms (a row per student of the class; a missing submission scores 0):
@@ -125,15 +146,16 @@ def export_grades(course, path=None, assignment=None, form="csv"):
 
     Args:
         path: the file to write (default: ``<root>/grades[-<assignment>][-<form>].csv``).
-        assignment: one assignment id, or None for every released assignment.
+        assignment: one assignment id, or None for those collected or graded (:func:`grade_table`).
         form: one of :data:`EXPORT_FORMATS`.
+        everything: with ``assignment`` None, every released assignment.
 
     Returns:
         the path written.
     """
     if form not in EXPORT_FORMATS:
         raise ValueError(f"Unknown export format {form!r}. Expected one of {', '.join(EXPORT_FORMATS)}.")
-    students, tables = grade_table(course, [assignment] if assignment else None)
+    students, tables = grade_table(course, [assignment] if assignment else None, everything)
     name = "-".join(["grades", *([assignment] if assignment else []), *([form] if form != "csv" else [])])
     path = Path(path) if path else course.root / f"{name}.csv"
     with open(path, "w", newline="", encoding="utf-8") as handle:
@@ -178,13 +200,14 @@ def _total(student, tables):
     return sum(table.results[student].score or 0 for table in tables)
 
 
-def summary_table(course, assignments=None):
+def summary_table(course, assignments=None, everything=False):
     """A plain-text table: student, assignment, score / max, status and the notes about the submission.
 
     Args:
-        assignments: assignment ids, or None for every released assignment.
+        assignments: assignment ids, or None for those collected or graded (:func:`grade_table`).
+        everything: with ``assignments`` None, every released assignment.
     """
-    students, tables = grade_table(course, assignments)
+    students, tables = grade_table(course, assignments, everything)
     lines = [("student", "assignment", "score", "status", "notes")]
     for table in tables:
         for student in students:

@@ -19,7 +19,7 @@ from nbgrader.api import Gradebook
 
 from autograder.course.config import COURSE_ID, Course, Limits
 from autograder.render import notes
-from autograder.sandbox.factory import close_factories
+from autograder.sandbox.factory import close_factories, keeping_factories
 from autograder.sandbox.kernel_cells import timings
 
 GRADED, MISSING, FAILED = "graded", "missing", "failed"
@@ -47,7 +47,8 @@ def grade_submission(root, source, limits, template, assignment, student, librar
     """
     limit_memory(limits.get("grader_memory_mb"))
     try:
-        return _grade(root, source, limits, template, assignment, student, library)
+        with keeping_factories():
+            return _grade(root, source, limits, template, assignment, student, library)
     finally:
         if not more_to_come:
             close_factories()

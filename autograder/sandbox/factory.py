@@ -14,6 +14,7 @@ apart is described in ``autograder.sandbox.zygote``; the grader's side of it is 
 A kernel manager drives a forked kernel through ``autograder.sandbox.provisioner``.
 """
 
+import contextlib
 import json
 import multiprocessing.util
 import os
@@ -169,3 +170,22 @@ def close_factories():
     factories = _factories()
     while factories:
         factories.popitem()[1].close()
+
+
+@contextlib.contextmanager
+def keeping_factories():
+    """Within it, this thread's factories outlive each notebook, for the next submission: the
+    grading workers, which close them after their last (``autograder.grading.submission``).
+    Elsewhere (nbgrader's autograde run by the Formgrader in a long-lived server) a notebook's
+    factory ends with it: see :func:`end_unkept_factories`."""
+    _local.keep = getattr(_local, "keep", 0) + 1
+    try:
+        yield
+    finally:
+        _local.keep -= 1
+
+
+def end_unkept_factories():
+    """After a notebook: close this thread's factories unless inside :func:`keeping_factories`."""
+    if not getattr(_local, "keep", 0):
+        close_factories()

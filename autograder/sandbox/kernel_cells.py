@@ -34,7 +34,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
 from autograder.judge.testcells import preload_code
-from autograder.sandbox.factory import thread_factory
+from autograder.sandbox.factory import end_unkept_factories, thread_factory
 from autograder.sandbox.kernel_manager import SandboxedKernelManager
 
 TIMEOUT_ERROR = "CellTimeoutError"  # nbgrader's Execute.error_on_timeout ename
@@ -94,6 +94,7 @@ class KernelCells(Execute):
             return super().preprocess(nb, resources, km)
         finally:
             metadata["path"] = original_path
+            end_unkept_factories()
 
     def create_kernel_manager(self):
         """A kernel manager with a copy of the assignment's files in its scratch folder, whose

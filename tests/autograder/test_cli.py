@@ -153,3 +153,53 @@ def test_validate_prints_whole_messages_and_nothing_else(solved_nb, tmp_path):
     assert script.returncode == 1
     assert message in script.stdout
     assert script.stderr == ""
+
+
+@pytest.mark.slow
+def test_each_command_ends_with_what_it_did_and_the_next_step(released_sample, tmp_path, capsys):
+    """Do release, import, autograde, feedback, export and summary each end with a line of what they
+    did and a `Next:` line naming a command?"""
+    course, folder = _unreleased_course(tmp_path, released_sample)
+    common = ["--course-dir", str(course.root), "--source", str(course.source), "--quiet",
+              "--timeout", str(released_sample.limits.cell_timeout)]
+    steps = [(["release"], "Released 1 assignment(s)", "grade"),
+             (["import", A, str(folder)], f"Imported 1 submission(s) of {A}", "autograde"),
+             (["autograde"], f"Autograded 1 submission(s) of {A}", "feedback"),
+             (["feedback"], "Wrote 1 feedback page folder(s)", "export"),
+             (["export"], "Wrote ", "--format canvas"),
+             (["summary"], "alice", "export")]
+    for words, did, then in steps:
+        assert cli.main([*words, *common]) == 0, words
+        lines = capsys.readouterr().out.strip().splitlines()
+        assert did in lines[-2], (words, lines)
+        assert lines[-1].startswith("Next: ") and then in lines[-1], (words, lines)
+        assert f"--course-dir {course.root}" in lines[-1]
+
+
+@pytest.mark.slow
+def test_the_formgrader_sees_a_release_as_released_and_the_students_by_name(released_sample, tmp_path):
+    """On one machine, after `release` and `roster`, does nbgrader's API (what the Formgrader shows)
+    call the assignment released, not a draft, and name the students as the roster does?"""
+    course, _ = _unreleased_course(tmp_path, released_sample)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name,email\nalice,Alice van Dijk,alice@example.org\nbob,Bob\n")
+    assert _main(course, "release") == 0
+    assert _main(course, "roster", str(roster)) == 0
+    api = course.api()
+    assert api.get_assignment(A)["status"] == "released"
+    names = {s["id"]: (s["first_name"], s["last_name"], s["email"]) for s in api.get_students()}
+    assert names == {"alice": ("Alice van", "Dijk", "alice@example.org"), "bob": ("Bob", "", None)}
+
+
+@pytest.mark.slow
+def test_on_a_hub_release_hands_nothing_to_the_students_exchange(released_sample, tmp_path):
+    """Where the course's exchange is the hub's (a link), does a plain `release` leave it alone, so
+    that the Formgrader truthfully shows a draft until `release --exchange`?"""
+    course, _ = _unreleased_course(tmp_path, released_sample)
+    shared = tmp_path / "hub-exchange"
+    shared.mkdir()
+    course.root.mkdir()
+    (course.root / "exchange").symlink_to(shared)
+    assert _main(course, "release") == 0
+    assert course.api().get_assignment(A)["status"] == "draft"
+    assert not (shared / "cnn-course" / "outbound").exists()

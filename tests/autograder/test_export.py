@@ -18,7 +18,7 @@ from autograder.course.release import release_assignments
 from autograder.course.reports import export_grades, summary_table
 
 pytestmark = pytest.mark.slow
-A, B, NB = "01-sample", "02-other", "sample"
+A, B, C, NB = "01-sample", "02-other", "03-later", "sample"
 CELLS = ("test_relu", "test_relu_hidden", "test_zero_pad", "test_zero_pad_hidden")  # 1, 2, 1, 2 points
 
 
@@ -44,16 +44,17 @@ def _record(course, assignment, student, scores, review=(), autograded=True, sub
 
 @pytest.fixture(scope="module")
 def graded_class(released_sample, tmp_path_factory):
-    """Two released assignments and five students, one of each status in the first.
+    """Three released assignments and five students, one of each status in the first.
 
     01-sample: alice graded 6; bob 2 with a cell to grade by hand; carol's grading failed (0);
     dave handed in no notebook (0); erin imported, not autograded yet. 02-other: alice 3, the
-    others nothing (missing, 0).
+    others nothing (missing, 0). 03-later: released, nothing collected yet.
     """
     base = tmp_path_factory.mktemp("export")
     source = base / "course"
     shutil.copytree(released_sample.source, source)
     shutil.copytree(source / A, source / B)
+    shutil.copytree(source / A, source / C)
     course = Course(root=base / "root", source=source, limits=released_sample.limits)
     release_assignments(course)
     _record(course, A, "alice", [1, 2, 1, 2])
@@ -149,7 +150,33 @@ def test_summary_lists_the_whole_class_with_statuses(graded_class):
     assert len([line for line in table.splitlines() if "|" in line]) == 1 + 5 * 2
 
 
-def test_exports_of_a_graded_class(course, solved_nb, tmp_path):
+def test_exports_and_summary_hold_the_collected_assignments_only(graded_class, tmp_path):
+    """With 03-later released but nothing collected, do the exports and the summary leave it out
+    (no column of zeros that would create a zero-graded assignment on Canvas), unless asked?"""
+    assert not [name for name in _read(export_grades(graded_class))[0] if name.startswith(C)]
+    canvas = _read(export_grades(graded_class, tmp_path / "canvas.csv", form="canvas"))
+    assert canvas[0][5:] == [A, B]
+    assert C not in summary_table(graded_class)
+    everything = _read(export_grades(graded_class, tmp_path / "all.csv", form="canvas", everything=True))
+    assert everything[0][5:] == [A, B, C] and {row[7] for row in everything[2:]} == {"0"}
+    assert len([line for line in summary_table(graded_class, everything=True).splitlines() if "|" in line]) == 1 + 5 * 3
+    assert C in summary_table(graded_class, [C])
+    common = ["--course-dir", str(graded_class.root), "--source", str(graded_class.source)]
+    assert cli.main(["export", *common, "--format", "moodle", "--all", "--to", str(tmp_path / "m.csv")]) == 0
+    assert _read(tmp_path / "m.csv")[0] == ["username", A, B, C]
+
+
+def test_nothing_collected_yet_is_said(released_sample, tmp_path, capsys):
+    """Released but nothing imported: do export and summary say what to run first, writing nothing?"""
+    course = Course(root=tmp_path / "root", source=released_sample.source, limits=released_sample.limits)
+    release_assignments(course)
+    for command in ("export", "summary"):
+        assert cli.main([command, "--course-dir", str(course.root), "--source", str(course.source)]) == 2
+        assert "no submission has been imported or graded" in capsys.readouterr().err
+    assert not (course.root / "grades.csv").exists()
+
+
+def test_exports_of_a_graded_class(course, solved_nb, tmp_path, capsys):
     """Graded for real through the command line: the solved notebook, the untouched release and no
     notebook at all: are the exports' scores and statuses right?"""
     folder = tmp_path / "in"
@@ -160,6 +187,13 @@ def test_exports_of_a_graded_class(course, solved_nb, tmp_path):
     common = ["--course-dir", str(course.root), "--source", str(course.source), "--quiet",
               "--timeout", str(course.limits.cell_timeout), "--memory-mb", str(course.limits.memory_mb)]
     assert cli.main(["grade", *common, A, str(folder)]) == 0
+    said = capsys.readouterr().out.splitlines()
+    # Each student's import says "imported", not "ok" (bob's untouched release scores 0); the summary
+    # then gives the scores, and the run ends with what it did and the next step.
+    assert "bob: imported" in said and not [line for line in said if line.endswith(": ok")]
+    assert [line for line in said if line.startswith("bob ") and "0 / 6" in line and "graded" in line]
+    assert said[-2].startswith(f"Graded {A}") and said[-1].startswith("Next: ") and "export" in said[-1]
+    assert sum(line.startswith("Next: ") for line in said) == 1
     rows = {row[0]: row for row in _read(course.root / "grades.csv")}
     assert [rows[s][-3:] for s in ("alice", "bob", "carol")] == [
         ["6", "graded", "6"], ["0", "graded", "0"], ["0", "missing", "0"]]

@@ -5,7 +5,9 @@ lower-case letters, digits, ``_`` and ``-``, starting with a letter, at most 32 
 first line ``id,name,email`` (or any first line whose first field is ``id`` or ``student_id``) is
 a header and skipped; blank lines and lines starting with ``#`` are ignored.
 
-Kept to the standard library: JupyterHub's configuration imports it.
+:func:`read_roster` is kept to the standard library: JupyterHub's configuration imports it.
+:func:`add_to_gradebook` gives nbgrader the names, which the Formgrader, the summary and the
+Canvas export show (``cnn-course roster FILE``; ``make hub`` does it too).
 """
 
 import csv
@@ -65,3 +67,21 @@ def read_roster(path):
             seen.add(student_id)
             students.append(Student(student_id, fields[1], email))
     return students
+
+
+def add_to_gradebook(course, students):
+    """Put the roster's students, with their names and emails, into the course's gradebook.
+
+    Args:
+        course: an ``autograder.course.config.Course`` whose gradebook exists (after a release).
+        students: :class:`Student` s, as :func:`read_roster` returns them.
+    """
+    from nbgrader.api import Gradebook
+
+    from autograder.course.config import COURSE_ID, put_environment_on_path
+
+    put_environment_on_path()
+    with Gradebook(course.db_url, COURSE_ID) as gb:
+        for student in students:
+            gb.update_or_create_student(student.id, first_name=student.first_name,
+                                        last_name=student.last_name, email=student.email or None)
