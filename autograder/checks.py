@@ -61,8 +61,11 @@ def assert_close(name, got, expected, rtol=1e-5, atol=1e-6):
         raise CheckFailed(f"{name}: expected an array of numbers of shape {expected.shape}, "
                           f"got {type(got).__name__}.") from None
     if got.shape != expected.shape:
-        raise CheckFailed(f"{name}: expected shape {expected.shape}, got shape {got.shape}.")
+        shape = "another shape" if _values_hidden else f"shape {got.shape}"
+        raise CheckFailed(f"{name}: expected shape {expected.shape}, got {shape}.")
     if not np.isfinite(got).all():
+        if _values_hidden:
+            raise CheckFailed(f"{name}: expected finite values, got NaN or infinite ones.")
         bad = int((~np.isfinite(got)).sum())
         raise CheckFailed(f"{name}: expected finite values, got {bad} of {got.size} values NaN or infinite.")
     expected = expected.astype(np.float64)
@@ -73,8 +76,8 @@ def assert_close(name, got, expected, rtol=1e-5, atol=1e-6):
         where = tuple(int(i) for i in np.unravel_index(int((error - allowed).argmax()), got.shape))
         at = f" at index {where}" if where else ""
         if _values_hidden:
-            raise CheckFailed(f"{name}: {int(wrong.sum())} of {got.size} values differ from the expected "
-                              f"ones, the worst{at} (hidden tests do not show values).")
+            raise CheckFailed(f"{name}: values differ from the expected ones (hidden tests do not "
+                              "show values, counts or places).")
         raise CheckFailed(
             f"{name}: expected {float(expected[where]):.6g}, got {float(got[where]):.6g}{at}. "
             f"{int(wrong.sum())} of {got.size} values differ (largest error {float(error[where]):.3g}).")
@@ -99,8 +102,9 @@ def assert_equal(name, got, expected):
 
 @contextlib.contextmanager
 def values_hidden(hidden=True):
-    """Inside, messages quote no value of the student's or the reference's, only where they differ:
-    a hidden test's values could carry its inputs into the feedback."""
+    """Inside, messages quote nothing computed from the student's result (no value, shape, count or
+    place), only what kind of difference there is: it could carry a hidden test's inputs into the
+    feedback."""
     global _values_hidden
     saved, _values_hidden = _values_hidden, hidden
     try:
@@ -158,6 +162,8 @@ def compare_with_reference(name, student_fn, reference_fn, cases, rtol=1e-5, ato
         arguments = _copied(case)
         try:
             with _running(student_fn, substitute) as function:
+                if hasattr(function, "bounded_by"):  # graded: a result far larger than expected is refused
+                    function = function.bounded_by(expected)
                 got = function(**arguments)
         except CheckFailed:
             raise
@@ -174,8 +180,9 @@ def compare_with_reference(name, student_fn, reference_fn, cases, rtol=1e-5, ato
         expected_parts = expected if isinstance(expected, tuple) and not _is_exact(expected) else (expected,)
         got_parts = got if len(expected_parts) > 1 and isinstance(got, tuple) else (got,)
         if len(got_parts) != len(expected_parts):
+            count = "another number" if _values_hidden else len(got_parts)
             raise CheckFailed(f"{name}({describe(case)}): expected {len(expected_parts)} return "
-                              f"values, got {len(got_parts)}.")
+                              f"values, got {count}.")
         names = outputs or [f"return value {i + 1}" for i in range(len(expected_parts))]
         for part, g, e in zip(names, got_parts, expected_parts):
             label = name if len(expected_parts) == 1 else f"{name}'s {part}"

@@ -119,7 +119,8 @@ class CallLog:
 
 class Recorded:
     """The student's function ``name``, each call logged. It keeps the wrapped function's own
-    attributes (``__globals__`` in a notebook; ``with_substitutes`` while graded)."""
+    attributes (``__globals__`` in a notebook; ``with_substitutes`` and ``bounded_by`` while graded),
+    and the functions these return log their calls too."""
 
     def __init__(self, name, function, log):
         self.__name__, self.function, self.log = name, function, log
@@ -135,6 +136,11 @@ class Recorded:
     def with_substitutes(self):
         inner = self.function.with_substitutes  # AttributeError for a plain function, as hasattr expects
         return lambda substitutes: Recorded(self.__name__, inner(substitutes), self.log)
+
+    @property
+    def bounded_by(self):
+        inner = self.function.bounded_by  # as with_substitutes: only while graded
+        return lambda expected: Recorded(self.__name__, inner(expected), self.log)
 
     def __getattr__(self, attribute):
         return getattr(self.function, attribute)

@@ -64,6 +64,9 @@ class Limits:
             ``/dev/shm`` share one tmpfs (in memory) of this size, which ends with the kernel.
         processes: processes and threads a kernel may run at once (where a pids cgroup can be made).
         open_files: file descriptors a kernel may hold open.
+        grader_memory_mb: address-space limit of each grading process (the grader's side of a
+            submission: its tests, the references, the results it decodes), in MiB; a submission
+            that makes the grader breach it fails alone.
         isolation: ``auto`` (a bubblewrap sandbox per kernel where it can run, else limits only,
             and every feedback says so), ``required`` (grading fails where bubblewrap cannot run)
             or ``off``.
@@ -80,6 +83,7 @@ class Limits:
     scratch_mb: int = 512
     processes: int = 256
     open_files: int = 1024
+    grader_memory_mb: int = 8192
     isolation: str = "auto"
 
 
@@ -275,6 +279,7 @@ def kernel_config(limits, library=""):
     """The settings of grading kernels: the sandbox, its limits and what it may read."""
     import cnnlib
     import cnnlib.data
+    from autograder.judge.allowed import stub_places
     from autograder.sandbox.namespaces import resolve
 
     sandboxed, _ = resolve(limits.isolation)
@@ -289,5 +294,5 @@ def kernel_config(limits, library=""):
     k.environment = variables
     real = str(Path(cnnlib.__file__).resolve().parent)
     k.library = {real: str(Path(library) / "cnnlib") if library else real,
-                 str(GRADER_PACKAGE): str(GRADER_PACKAGE)}
+                 str(GRADER_PACKAGE): str(GRADER_PACKAGE), **stub_places(library)}
     return c

@@ -16,12 +16,18 @@ the same guarantees:
   failed, scored 0 and flagged for manual grading, like a submission that kills a local worker twice;
 - each submission's result is yielded once, however often its task ran.
 
-The scheduler's settings decide whom a worker's death is charged to: every task *assigned* to a
-dying worker counts one death. Run the workers with one thread each (``dask worker ... --nthreads
-1``: a grading task runs a kernel of its own) and the scheduler with ``worker-saturation: 1.0`` (a
-worker holds only the task it runs) and ``allowed-failures: 1``, as ``deploy/dask.yaml`` does: a
-death then counts against the one submission that was being graded, and a second one fails it.
-:func:`run_on_dask` warns when the scheduler is set otherwise.
+A dead worker costs only the submission it was grading. The scheduler charges a worker's death to
+every task *assigned* to it, and a finished result still on it is lost with it. So each task
+carries all it needs (no data scattered to workers, which two deaths can lose), is
+marked as one that the scheduler keeps in its own queue until a worker has a free thread for it
+(a "data producer", root-ish whatever the size of the class), and a result is fetched from its
+worker as soon as it is finished, not when the gradebook gets to it. Run the workers with one
+thread each (``dask worker ... --nthreads 1``: a grading task runs a kernel of its own) and the
+scheduler with ``worker-saturation: 1.0`` (a worker is sent only the task it runs) and
+``allowed-failures: 1``, as ``deploy/dask.yaml`` does: a death then counts against the one
+submission that was being graded, and a second one fails it. A finished result lost before it was
+fetched is graded again and charged nothing. :func:`run_on_dask` warns when the scheduler is set
+otherwise.
 """
 
 import io
@@ -56,6 +62,7 @@ def run_on_dask(job, students, address):
         pointing at local temporary folders for ``pipeline._record`` to move and delete; a
         submission whose workers kept dying, or whose task raised, gets ``submission.failed``'s result.
     """
+    from dask.task_spec import Task
     from distributed import Client, as_completed
     from distributed.scheduler import KilledWorker
 
@@ -69,24 +76,27 @@ def run_on_dask(job, students, address):
                           "it was grading only, and a second death fails that submission.", stacklevel=2)
         deaths = settings["allowed-failures"] + 1
         times = "once" if deaths == 1 else "twice" if deaths == 2 else f"{deaths} times"
-        shared = client.scatter({"source": pack(Path(job["source"]) / assignment),
-                                 "template": Path(job["template"]).read_bytes()}, broadcast=True)
-        withheld = assignment_settings(sorted((Path(job["source"]) / assignment).glob("*.ipynb")))["withheld"]
+        # Each task carries its own copy of the assignment and the gradebook snapshot (small): a
+        # task with no data on other workers can run anywhere, whichever workers have died.
+        source, template = pack(Path(job["source"]) / assignment), Path(job["template"]).read_bytes()
+        settings = assignment_settings(sorted((Path(job["source"]) / assignment).glob("*.ipynb")))
+        withheld = {"withheld": settings["withheld"], "imports": settings["imports"]}
         run = uuid.uuid4().hex[:8]
         tasks = {}
         for student in students:
+            key = task_key(assignment, student, run)
             submission = pack(Path(job["root"]) / "submitted" / student / assignment)
-            future = client.submit(grade_task, student, assignment, job["limits"], submission,
-                                   shared["source"], shared["template"], withheld, pure=False,
-                                   key=task_key(assignment, student, run))
+            task = Task(key, grade_task, student, assignment, job["limits"], submission,
+                        source, template, withheld, _data_producer=True)
+            (future,) = client.get({key: task}, [key], sync=False)
             tasks[future] = student
-        for future in as_completed(tasks):
+        # with_results: each result is fetched as soon as its task ends, while earlier ones are recorded.
+        for future, result in as_completed(tasks, with_results=True, raise_errors=False):
             student = tasks.pop(future)
-            try:
-                result = future.result()
-            except KilledWorker:
+            error = None if future.status == "finished" else result[1] if isinstance(result, tuple) else result
+            if isinstance(error, KilledWorker):
                 result = failed(student, assignment, KILLED.format(times=times))
-            except Exception as error:  # a bug of ours, or a worker without the course installed
+            elif error is not None:  # a bug of ours, or a worker without the course installed
                 result = failed(student, assignment, f"{type(error).__name__}: {error}")
             future.release()
             yield unpack_result(result)
@@ -107,8 +117,9 @@ def grade_task(student, assignment, limits, submission, source, template, withhe
         submission: the files of ``submitted/<student>/<assignment>`` (:func:`pack`'s bytes).
         source: the files of the assignment's source folder (:func:`pack`'s bytes).
         template: the gradebook snapshot (SQLite file bytes).
-        withheld: the library functions withheld from the kernel (``autograder.judge.withheld``); the
-            worker makes its own withheld copy of its ``cnnlib``.
+        withheld: ``{"withheld": [...], "imports": [...] or None}``, what is kept from the kernel
+            (``autograder.judge.withheld``, ``autograder.judge.allowed``); the worker makes its own
+            withheld copy of its ``cnnlib`` and stubs of its environment's modules.
 
     Returns:
         ``grade_submission``'s result with ``autograded`` replaced by the autograded folder's
@@ -122,7 +133,7 @@ def grade_task(student, assignment, limits, submission, source, template, withhe
         unpack(source, sources / assignment)
         (scratch / "template.db").write_bytes(template)
         library = scratch / "library"
-        build_library(Path(cnnlib.__file__).resolve().parent, withheld, library)
+        build_library(Path(cnnlib.__file__).resolve().parent, withheld["withheld"], library, withheld["imports"])
         # The task's kernel factory ends with it: it is bound to this task's library.
         result = grade_submission(str(root), str(sources), limits, str(scratch / "template.db"),
                                           assignment, student, library=str(library), more_to_come=False)

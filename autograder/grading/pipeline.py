@@ -71,7 +71,7 @@ def autograde(course, assignment, students=None, workers=None, force=False, prog
 
         settings = assignment_settings(sorted((course.source / assignment).glob("*.ipynb")))
         library = Path(tmp) / "library"
-        build_library(Path(cnnlib.__file__).resolve().parent, settings["withheld"], library)
+        build_library(Path(cnnlib.__file__).resolve().parent, settings["withheld"], library, settings["imports"])
         # Grades go into a private working copy, put in place when the run ends: a submission
         # that writes into the course's gradebook.db while it runs is overwritten.
         working = Course(root=Path(tmp), source=course.source, limits=course.limits)

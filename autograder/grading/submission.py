@@ -8,6 +8,7 @@ writes nothing outside its own folder; the instructor's process records the resu
 """
 
 import re
+import resource
 import shutil
 import tempfile
 import time
@@ -44,12 +45,23 @@ def grade_submission(root, source, limits, template, assignment, student, librar
         work (temporary folder to delete) and, once graded, timings (seconds per phase: copying,
         kernel start, notebook cells, test cells, total).
     """
+    limit_memory(limits.get("grader_memory_mb"))
     try:
         with keeping_factories():
             return _grade(root, source, limits, template, assignment, student, library)
     finally:
         if not more_to_come:
             close_factories()
+
+
+def limit_memory(megabytes):
+    """Put this (grading) process under an address-space limit of ``megabytes`` MiB (its soft
+    limit only: a kernel it starts sets its own). Past it, an allocation fails with MemoryError and
+    costs the submission being graded, not the others of this worker."""
+    if megabytes:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        soft = megabytes * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
 
 
 def _grade(root, source, limits, template, assignment, student, library):

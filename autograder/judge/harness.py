@@ -8,8 +8,12 @@ the test's namespace a ``StudentFunction`` (``autograder.judge.link``) when the 
 function under that name, and a copy of the value otherwise.
 
 The kernel sees the hidden tests' inputs, never their code or the reference's results, and what
-it prints while it answers is not kept. Messages about hidden tests do not quote the student's
-exception messages, which could carry the inputs back out.
+it prints while it answers is not kept. The executor runs every visible test before the first
+hidden one, and from the first hidden test on, nothing that the kernel produced reaches the
+feedback but scores and the grader's own messages: no printed output, no exception message or
+name of the student's (only Python's own exception names), and checks that quote no value
+(``autograder.checks.values_hidden``). So a function that keeps the hidden inputs it was given has
+no later test to carry them out through.
 """
 
 import contextlib
@@ -27,6 +31,7 @@ from autograder.judge.link import (
     StudentError,
     StudentFunction,
 )
+from autograder.judge.withheld import ReferenceWithheld
 from autograder.judge.testcells import (
     free_names,
     is_hidden,
@@ -83,7 +88,8 @@ class TestHarness:
         printed = io.StringIO()
         error = None
         log = CallLog()
-        self.link.hidden = is_hidden(cell.source)
+        self.link.hidden = self.link.hidden or is_hidden(cell.source)
+        self.link.test = nbgrader_flags(cell).get("grade_id")
         self.link.deadline = time.monotonic() + self.cell_timeout
         try:
             if self.setup_error:
@@ -102,12 +108,13 @@ class TestHarness:
             error = ("KernelDied", str(stop), [f"KernelDied: {stop}"])
         except Exception as failure:
             ename = getattr(failure, "ename", type(failure).__name__)
-            error = (ename, str(failure), [f"{ename}: {failure}"])
+            message = _hidden_message(failure) if self.link.hidden else str(failure)
+            error = (ename, message, [f"{ename}: {message}"])
         finally:
             self.link.deadline = None
         outputs = []
         text = printed.getvalue()
-        if text:
+        if text and not self.link.hidden:
             if len(text) > self.output_chars:
                 text = text[:self.output_chars] + "\n[output truncated]\n"
             outputs.append(new_output("stream", name="stdout", text=text))
@@ -125,6 +132,16 @@ class TestHarness:
                 self.namespace[name] = log.wrap(name, function) if name in self.mistakes else function
             elif reply.get("kind") == "value":
                 self.namespace[name] = reply["value"]
+
+
+def _hidden_message(failure):
+    """What a hidden test says of an exception that no check raised: the grader's words only
+    (the test's own code may have failed on a value from the kernel, which its message could quote)."""
+    if isinstance(failure, (StudentError, NotImplementedError, ReferenceWithheld)):
+        return str(failure)  # the link already kept only what may be shown
+    if isinstance(failure, wire.WireError):
+        return "your function's result could not be read (hidden tests do not say more)"
+    return "the test could not use your function's result (hidden tests do not say more)"
 
 
 @contextlib.contextmanager

@@ -8,12 +8,18 @@ student's function as a test sees it: calling it copies the arguments into the k
 function there and copies the result back. An argument it changes in place fails the test
 ("changed its argument `x`"), unless the notebook declares that the function may change it
 (``"mutates"``, see ``autograder.judge.withheld``), in which case the change is copied back into
-the test's object. Messages about hidden tests do not quote the student's exception messages,
-which could carry the inputs back out.
+the test's object. Messages about hidden tests quote neither the student's exception messages
+nor names of exceptions that are not Python's own, which could carry the inputs back out.
+
+A function that runs past the time limit once is not called again in that submission: its later
+calls fail at once, "not called again: it ran past the time limit in test_…", so that one endless
+loop costs the time limit once, not once per test that calls the function.
 """
 
+import builtins
 import contextlib
 import os
+import re
 import queue
 import secrets
 import socket
@@ -25,9 +31,14 @@ from jupyter_core.utils import run_sync
 
 from autograder.checks import CheckFailed
 from autograder.judge import wire
+from autograder.judge.allowed import BLOCKED, BLOCKED_PATTERN
 from autograder.judge.withheld import ReferenceWithheld
 
 NOT_SHOWN = "its message is not shown for hidden tests"
+RESULT_FLOOR = 16 * 2**20  # characters a reply may take beyond 4 times the call's arguments, with no reference
+MAX_PARAMETERS = 40_000_000  # parameters of the Keras models in a reply, with no reference
+MARGIN = 4  # a reply may take this many times the reference's result (and the call's arguments)
+WITHHELD = re.compile(r"(cnnlib(?:\.[A-Za-z_]\w*)+) is withheld")
 POLL_SECONDS = 0.2  # how often a wait for the kernel checks that it lives and is in time
 
 
@@ -61,19 +72,23 @@ class KernelLink:
         self.executor = executor
         self.settle_timeout = settle_timeout
         self.deadline = None
-        self.hidden = False
+        self.hidden = False  # the current test is hidden, or one before it was
+        self.test = None  # the grade id of the current test
+        self.ran_past = {}  # function name -> the test in which it ran past the time limit
         self.connection = None
         self._interrupted = None
 
-    def request(self, payload, callbacks=None):
-        """Send one request (a dict, see ``autograder.judge.kernel_calls``) and return the reply dict."""
+    def request(self, payload, callbacks=None, max_chars=RESULT_FLOOR, max_parameters=MAX_PARAMETERS):
+        """Send one request (a dict, see ``autograder.judge.kernel_calls``) and return the reply dict:
+        one longer than ``max_chars``, or with Keras models of more than ``max_parameters``
+        parameters, is refused before it is decoded (``wire.WireError``)."""
         self._interrupted = None
         try:
             if self.connection is None:
                 self._connect()
             self._send(payload)
             while True:
-                message = self._receive()
+                message = self._receive(max_chars, max_parameters)
                 if "callback" not in message:
                     return message
                 self._send(self._answer_callback(message, callbacks or {}))
@@ -153,10 +168,10 @@ class KernelLink:
         self.connection.settimeout(left + self.settle_timeout)
         wire.send_message(self.connection, value)
 
-    def _receive(self):
-        """The next message from the kernel, within the deadline."""
+    def _receive(self, max_chars=RESULT_FLOOR, max_parameters=MAX_PARAMETERS):
+        """The next message from the kernel, within the deadline and the given bounds."""
         self.connection.settimeout(POLL_SECONDS)
-        message = wire.receive_message(self.connection, on_timeout=self._check_time)
+        message = wire.receive_message(self.connection, max_chars, self._check_time, max_parameters)
         if message is None:
             raise KernelStopped("the kernel stopped answering the grader while running the function")
         if self._interrupted is not None:
@@ -189,20 +204,44 @@ class KernelLink:
 class StudentFunction:
     """The student's function ``name`` in the kernel, called from a test in the grader."""
 
-    def __init__(self, link, name, mutates=(), substitutes=None):
+    def __init__(self, link, name, mutates=(), substitutes=None, expected=None):
         self.link, self.__name__ = link, name
         self.mutates = set(mutates)
         self.substitutes = substitutes or {}
+        self.expected = expected
 
     def with_substitutes(self, substitutes):
         """The same function, run with the student's functions named in ``substitutes`` replaced
         by the given references (computed here, on request of the kernel)."""
-        return StudentFunction(self.link, self.__name__, self.mutates, dict(substitutes))
+        return StudentFunction(self.link, self.__name__, self.mutates, dict(substitutes), self.expected)
+
+    def bounded_by(self, expected):
+        """The same function, whose results may take at most ``MARGIN`` times the size (and the
+        Keras parameters) of ``expected``, the reference's result, before they are refused."""
+        return StudentFunction(self.link, self.__name__, self.mutates, self.substitutes, (expected,))
+
+    def _bounds(self, args, kwargs):
+        """(characters, Keras parameters) a reply to a call with these arguments may hold: the
+        changed arguments come back too."""
+        arguments = wire.size_bound([list(args), kwargs])
+        if self.expected is None:
+            return RESULT_FLOOR + MARGIN * arguments, MAX_PARAMETERS
+        (expected,) = self.expected
+        parameters = wire.parameter_count(expected)
+        return (MARGIN * (wire.size_bound(expected) + arguments) + 2**16,
+                MARGIN * parameters if parameters else MAX_PARAMETERS)
 
     def __call__(self, *args, **kwargs):
-        reply = self.link.request({"op": "call", "name": self.__name__, "args": list(args),
-                                   "kwargs": kwargs, "substitute": sorted(self.substitutes)},
-                                  callbacks=self.substitutes)
+        test = self.link.ran_past.get(self.__name__)
+        if test is not None:
+            raise CheckFailed(f"{self.__name__}: not called again: it ran past the time limit in {test}.")
+        try:
+            reply = self.link.request({"op": "call", "name": self.__name__, "args": list(args),
+                                       "kwargs": kwargs, "substitute": sorted(self.substitutes)},
+                                      self.substitutes, *self._bounds(args, kwargs))
+        except CallTimeout:
+            self.link.ran_past[self.__name__] = self.link.test
+            raise
         if "error" in reply:
             raise _student_exception(self.__name__, *reply["error"], hidden=self.link.hidden)
         originals = dict(zip(reply.get("positional", []), args), **kwargs)
@@ -231,9 +270,18 @@ def _copy_back(original, value):
 
 
 def _student_exception(name, ename, message, hidden):
-    if ename == "ReferenceWithheld":
-        return ReferenceWithheld(message)
-    shown = NOT_SHOWN if hidden else message
+    """The exception a test sees for one the student's function raised in the kernel. For hidden
+    tests, only Python's own exception names and the grader's own withheld message are kept."""
+    withheld = WITHHELD.match(str(message)) if ename == "ReferenceWithheld" else None
+    if withheld:
+        return ReferenceWithheld(f"{withheld.group(1)} is withheld while this assignment is graded: "
+                                 "the grade is for your own implementation.")
+    blocked = BLOCKED_PATTERN.match(str(message)) if ename == "ModuleNotFoundError" else None
+    if blocked:
+        return StudentError(ename, BLOCKED.format(module=blocked.group(1)))
+    if not hidden:
+        return NotImplementedError(message) if ename == "NotImplementedError" else StudentError(ename, message)
     if ename == "NotImplementedError":
-        return NotImplementedError(shown)
-    return StudentError(ename, shown)
+        return NotImplementedError(NOT_SHOWN)
+    builtin = isinstance(getattr(builtins, str(ename), None), type)
+    return StudentError(ename if builtin else "an exception", NOT_SHOWN)

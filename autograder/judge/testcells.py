@@ -7,7 +7,8 @@ submission's kernel. So that they can, they follow three rules, which
 1. a test cell uses only names bound by the notebook's first code cell (its imports), by earlier
    test cells, and by solution cells (the student's answers, which the grader fetches from the
    kernel);
-2. no ordinary cell uses a name that only test cells bind;
+2. no ordinary cell uses a name that only test cells bind, and no visible test cell one that only
+   hidden test cells bind (visible tests run before hidden ones while graded);
 3. the first code cell is imports only.
 """
 
@@ -125,7 +126,7 @@ def contract_problems(nb):
     if not all(isinstance(node, (ast.Import, ast.ImportFrom)) for node in tree.body):
         problems.append("the first code cell must hold imports only (it runs in the grader too)")
     available = bound_names(first.source) | answer_names(nb)
-    test_only, ordinary = set(), set(bound_names(first.source))
+    test_only, ordinary, hidden_only = set(), set(bound_names(first.source)), set()
     for number, cell in enumerate(nb.cells, start=1):
         if cell.cell_type != "code" or cell is first:
             continue
@@ -135,7 +136,12 @@ def contract_problems(nb):
             if unknown:
                 problems.append(f"test cell {grade_id!r} uses {', '.join(sorted(unknown))}, bound by "
                                 "no solution cell, earlier test cell or the first cell")
+            early = set() if is_hidden(cell.source) else free_names(cell.source) & hidden_only
+            if early:
+                problems.append(f"visible test cell {grade_id!r} uses {', '.join(sorted(early))}, bound "
+                                "only by a hidden test cell (visible tests run first while graded)")
             bound = bound_names(cell.source)
+            hidden_only = hidden_only | (bound - available) if is_hidden(cell.source) else hidden_only - bound
             available |= bound
             test_only |= bound - ordinary
         else:

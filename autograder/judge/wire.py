@@ -10,7 +10,11 @@ lists, tuples, dicts with str or int keys, and Keras models (rebuilt with Keras'
 refuses ``Lambda`` layers and classes from outside Keras).
 
 On the socket between the two, a message is that text in UTF-8 after its length in bytes
-(:func:`send_message`, :func:`receive_message`).
+(:func:`send_message`, :func:`receive_message`). The receiver says how much it takes: a message
+longer than ``max_chars`` is refused by its length, before it is read, and a Keras model with more
+than ``max_parameters`` parameters (counted from its weights' ``.npy`` headers) before it is
+decoded or built; :func:`size_bound` and :func:`parameter_count` help set both from an expected
+value.
 
 Used on both sides: imported by the kernel (so kept free of imports beyond NumPy) and by the grader.
 """
@@ -37,13 +41,14 @@ def dumps(value):
     return json.dumps(_encode(value, 0), allow_nan=False, separators=(",", ":"))
 
 
-def loads(text, max_chars=MAX_CHARS):
-    """The value that :func:`dumps` wrote; raises :class:`WireError` for anything else."""
+def loads(text, max_chars=MAX_CHARS, max_parameters=None):
+    """The value that :func:`dumps` wrote; raises :class:`WireError` for anything else, and for a
+    Keras model of more than ``max_parameters`` parameters (None: any)."""
     if not isinstance(text, str) or len(text) > max_chars:
         raise WireError(f"a message of {len(text) if isinstance(text, str) else type(text).__name__} "
                         f"characters was refused (the limit is {max_chars}).")
     try:
-        return _decode(json.loads(text), 0)
+        return _decode(json.loads(text), 0, max_parameters)
     except (TypeError, KeyError, IndexError, json.JSONDecodeError) as error:
         raise WireError(f"an invalid message was refused ({type(error).__name__}: {error})") from None
 
@@ -54,12 +59,13 @@ def send_message(sock, value):
     sock.sendall(_LENGTH.pack(len(data)) + data)
 
 
-def receive_message(sock, max_chars=MAX_CHARS, on_timeout=None):
+def receive_message(sock, max_chars=MAX_CHARS, on_timeout=None, max_parameters=None):
     """The next value sent by :func:`send_message`, or None when the other side closed.
 
     Args:
         sock: a connected stream socket.
         max_chars: the largest message accepted.
+        max_parameters: the most parameters of a Keras model accepted (None: any).
         on_timeout: for a socket with a timeout: called each time a read runs out, and at least
             once per timeout while the message trickles in, so that a sender cannot hold the
             reader past its deadline by sending little and often. It may raise to stop waiting;
@@ -70,7 +76,8 @@ def receive_message(sock, max_chars=MAX_CHARS, on_timeout=None):
         return None
     (size,) = _LENGTH.unpack(header)
     if size > max_chars:
-        raise WireError(f"a message of {size} bytes was refused (the limit is {max_chars}).")
+        raise WireError(f"a reply of more than {max_chars} bytes was refused before it was read (the limit "
+                        "is 4 times the size of what the test expects).")
     data = _read_exactly(sock, size, on_timeout)
     if len(data) < size:
         return None
@@ -78,7 +85,7 @@ def receive_message(sock, max_chars=MAX_CHARS, on_timeout=None):
         text = data.decode()
     except UnicodeDecodeError:
         raise WireError("a message that is not UTF-8 was refused") from None
-    return loads(text, max_chars)
+    return loads(text, max_chars, max_parameters)
 
 
 def _read_exactly(sock, size, on_timeout):
@@ -127,7 +134,7 @@ def _encode(value, depth):
                     "graded function: use numbers, strings, NumPy arrays, lists, tuples, dicts or a Keras model")
 
 
-def _decode(data, depth):
+def _decode(data, depth, max_parameters=None):
     if depth > MAX_DEPTH:
         raise WireError(f"values nested deeper than {MAX_DEPTH} levels are refused")
     if data is None or type(data) in (bool, int, str, float):
@@ -143,19 +150,70 @@ def _decode(data, depth):
         array = np.load(io.BytesIO(base64.b64decode(data["ndarray"], validate=True)), allow_pickle=False)
         return array[()] if data.get("scalar") else array
     if "list" in data:
-        return [_decode(v, depth + 1) for v in data["list"]]
+        return [_decode(v, depth + 1, max_parameters) for v in data["list"]]
     if "tuple" in data:
-        return tuple(_decode(v, depth + 1) for v in data["tuple"])
+        return tuple(_decode(v, depth + 1, max_parameters) for v in data["tuple"])
     if "dict" in data:
         out = {}
         for key, item in data["dict"]:
             if type(key) not in (str, int):
                 raise WireError("dict keys must be str or int")
-            out[key] = _decode(item, depth + 1)
+            out[key] = _decode(item, depth + 1, max_parameters)
         return out
     if "keras_model" in data:
+        _check_parameters(data["keras_model"], max_parameters)
         return _rebuild_model(_decode(data["keras_model"], depth + 1))
     raise WireError(f"unknown value kind {sorted(data)}")
+
+
+def size_bound(value):
+    """About how many characters :func:`dumps` writes for ``value``, without encoding it."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return np.asarray(value).nbytes * 4 // 3 + 128
+    if isinstance(value, (str, bytes)):
+        return len(value) + 2
+    if isinstance(value, (list, tuple)):
+        return sum(size_bound(v) for v in value) + 16 * len(value) + 16
+    if isinstance(value, dict):
+        return sum(size_bound(k) + size_bound(v) for k, v in value.items()) + 16 * len(value) + 16
+    if _is_keras_model(value):
+        return parameter_count(value) * 4 * 4 // 3 + 2**16
+    return 32
+
+
+def parameter_count(value):
+    """The parameters of the Keras models in ``value`` (0 if none)."""
+    if isinstance(value, (list, tuple)):
+        return sum(parameter_count(v) for v in value)
+    if isinstance(value, dict):
+        return sum(parameter_count(v) for v in value.values())
+    return int(value.count_params()) if _is_keras_model(value) else 0
+
+
+def _check_parameters(parts, max_parameters):
+    """Refuse an encoded Keras model of more than ``max_parameters`` parameters, counted from the
+    ``.npy`` headers of its weights (nothing is decoded or built)."""
+    if max_parameters is None:
+        return
+    fields = dict(parts.get("dict", [])) if type(parts) is dict else {}
+    weights = fields.get("weights", {})
+    arrays = weights.get("list", []) if type(weights) is dict else []
+    count = sum(int(np.prod(_header_shape(array.get("ndarray", "")))) for array in arrays if type(array) is dict)
+    if count > max_parameters:
+        raise WireError(f"a Keras model of more than {max_parameters} parameters was refused before it was "
+                        "built (the limit is 4 times the parameters of what the test expects).")
+
+
+def _header_shape(text):
+    """The shape in the header of an ``.npy`` file given as base64 text, read from its start only."""
+    try:
+        head = io.BytesIO(base64.b64decode(text[:1024], validate=True))
+        version = np.lib.format.read_magic(head)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, _ = read(head)
+    except Exception:  # noqa: BLE001 - not an .npy file: refused as such
+        raise WireError("an array arrived without a valid .npy header") from None
+    return shape
 
 
 def _one_of(value, allowed):

@@ -25,27 +25,34 @@ def assignment_settings(source_notebooks):
     """The ``cnn_course`` settings of an assignment's source notebooks, merged.
 
     Returns:
-        dict with ``withheld`` (sorted list of dotted names) and ``mutates``
-        (function name -> argument names it may change in place).
+        dict with ``withheld`` (sorted list of dotted names), ``mutates`` (function name ->
+        argument names it may change in place) and ``imports`` (the sorted allow-list of
+        ``autograder.judge.allowed``, or None when no notebook declares one).
     """
     import nbformat
 
-    withheld, mutates = set(), {}
+    withheld, mutates, imports = set(), {}, None
     for path in source_notebooks:
         settings = nbformat.read(str(path), 4).metadata.get(METADATA_KEY, {})
         withheld.update(settings.get("withheld", []))
         for function, arguments in settings.get("mutates", {}).items():
             mutates.setdefault(function, []).extend(arguments)
-    return {"withheld": sorted(withheld), "mutates": mutates}
+        if "imports" in settings:
+            imports = (imports or set()) | set(settings["imports"])
+    return {"withheld": sorted(withheld), "mutates": mutates, "imports": None if imports is None else sorted(imports)}
 
 
-def build_library(package_dir, withheld, dest):
-    """Copy the package at ``package_dir`` into ``dest`` with ``withheld`` functions stubbed.
+def build_library(package_dir, withheld, dest, imports=None):
+    """Copy the package at ``package_dir`` into ``dest`` with ``withheld`` functions stubbed, and,
+    given an allow-list ``imports``, everything it does not allow stubbed too.
 
     Args:
         package_dir: the real ``cnnlib`` folder.
         withheld: dotted names ``cnnlib.<module>.<function>``.
-        dest: folder to create; the copy is ``dest/<package name>``.
+        dest: folder to create; the copy is ``dest/<package name>``, and the stubs of the modules
+            of the environment that ``imports`` does not allow are in ``dest/stubs``
+            (``autograder.judge.allowed``).
+        imports: the assignment's allow-list, or None (then nothing more is withheld).
 
     Returns:
         the copy's folder.
@@ -54,6 +61,11 @@ def build_library(package_dir, withheld, dest):
         ValueError: a withheld name that is not a function of the package, naming it.
     """
     package_dir, dest = Path(package_dir), Path(dest)
+    if imports is not None:
+        from autograder.judge.allowed import blocked_modules, build_stubs, cnnlib_not_allowed
+
+        withheld = sorted(set(withheld) | set(cnnlib_not_allowed(package_dir, imports)))
+        build_stubs(blocked_modules(imports), dest / "stubs")
     copy = dest / package_dir.name
     shutil.copytree(package_dir, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     by_module = {}

@@ -129,6 +129,18 @@ def _describe(output, name, memory_mb):
             f" ({limit.group(1)})" if limit else "")
     if ename == "MemoryError" or "raised MemoryError" in evalue:
         return f"{name} ran out of memory (limit {memory_mb} MiB)"
+    again = re.search(r"(\w+): not called again: it ran past the time limit in ([\w-]+)", evalue)
+    if again:
+        return (f"{name}: {again.group(1)} was not called again: it ran past the time limit in "
+                f"{again.group(2)} (0 for this test)")
+    refused = re.search(r"(a reply of more than \d+ bytes|a Keras model of more than \d+ parameters) was refused", evalue)
+    if refused:
+        return (f"{name}: {refused.group(1)} came back from the function and was refused before it was "
+                "read (0 for this test)")
+    blocked = re.search(r"(\w+) cannot be imported while this assignment is graded", evalue)
+    if blocked:
+        return (f"{name}: the code imports {blocked.group(1)}, which is not allowed while this assignment "
+                "is graded (0 for this test: the grade is for your own code)")
     withheld = re.search(r"(cnnlib\.[\w.]+) is withheld", evalue)
     if withheld:
         return (f"{name}: the function calls {withheld.group(1)}, which is withheld while this "

@@ -8,6 +8,10 @@ before it is stored, :func:`sanitize_notebook` keeps only what can be shown with
 - outputs: text, PNG/JPEG/GIF images, and HTML cleaned by nh3 (no script, event handler, iframe,
   form, object, style, or ``javascript:``/``data:`` URL but an image's); JavaScript, SVG, widget
   views and other types are left out with a line that says so;
+- no attribute that can reach the page's styles: ``class``, ``id``, ``style``, presentational
+  hints (``align``, ``width``, ``dir``, ...) and ``data-*``/``role`` all go, so that markup from a
+  submission cannot take on the page's own CSS (a Bootstrap ``modal-backdrop`` drawn over the
+  Formgrader). Only links, image sources and texts, table spans and list starts stay;
 - markdown cells: rendered to HTML by nbconvert's own renderer and cleaned the same way (math is
   kept for MathJax); attachments: images only;
 - metadata: the kernel and language information of the notebook, nbgrader's and tags of cells.
@@ -22,15 +26,16 @@ IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif")
 KEPT_TYPES = ("text/plain", "text/html", *IMAGE_TYPES)
 DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|gif);base64,[A-Za-z0-9+/=\s]*$")
 TAGS = nh3.ALLOWED_TAGS - {"map", "area"}
-ATTRIBUTES = {tag: set(values) for tag, values in nh3.ALLOWED_ATTRIBUTES.items() if tag in TAGS}
-GENERIC_ATTRIBUTES = {"class", "title", "id"}
+# The only attributes kept, none of which a style sheet of the pages selects on or draws with.
+ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "abbr": {"title"},
+              "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}, "ol": {"start"}}
 KEPT_CELL_METADATA = ("nbgrader", "tags")
 KEPT_NOTEBOOK_METADATA = ("kernelspec", "language_info")
 
 
 def clean_html(html):
     """``html`` with only inert markup left (see the module docstring)."""
-    return nh3.clean(html, tags=TAGS, attributes={**ATTRIBUTES, "*": GENERIC_ATTRIBUTES},
+    return nh3.clean(html, tags=TAGS, attributes=ATTRIBUTES,
                      url_schemes={"http", "https", "mailto", "data", "attachment"},
                      attribute_filter=_keep_attribute, link_rel="noopener noreferrer nofollow")
 

@@ -6,10 +6,11 @@ phases, each readable alone:
 
 1. the kernel runs every cell that is not a graded test, in order: the student's code and the
    notebook's own, in a sandbox, surviving crashes (``autograder.sandbox.kernel_cells``);
-2. then the graded test cells run, in order, in this (the grader's) process, calling the
-   student's functions in the kernel (``autograder.judge.harness``): no verdict depends on what
-   the submission's process can change, and the kernel never sees a test's code or its expected
-   values. A kernel seen to die during a test's call is replaced at once, without first waiting
+2. then the graded test cells run in this (the grader's) process, calling the student's
+   functions in the kernel (``autograder.judge.harness``): no verdict depends on what the
+   submission's process can change, and the kernel never sees a test's code or its expected
+   values. Every visible test runs, in order, before the first hidden one: no visible test's
+   output can quote what the kernel was given in a hidden test. A kernel seen to die during a test's call is replaced at once, without first waiting
    for it to answer.
 """
 
@@ -19,7 +20,7 @@ import nbformat
 from jupyter_core.utils import run_sync
 
 from autograder.judge.harness import TestHarness
-from autograder.judge.testcells import answer_names, first_code_cell, is_test_cell
+from autograder.judge.testcells import answer_names, first_code_cell, is_hidden, is_test_cell
 from autograder.judge.withheld import METADATA_KEY
 from autograder.mistakes import by_function, load
 from autograder.sandbox.deadlines import out_of_time
@@ -57,7 +58,7 @@ class GuardedExecute(KernelCells):
             harness.setup_error = "the source notebook of this submission was not found"
         elif self.kc is not None:
             harness.warm_up()
-        for index in self._deferred:
+        for index in sorted(self._deferred, key=lambda i: is_hidden(self.nb.cells[i].source)):
             cell = self.nb.cells[index]
             if self.kc is None:
                 cell.outputs = [not_run()]

@@ -27,10 +27,24 @@ def test_live_markup_is_removed(html, gone):
 
 
 def test_plain_markup_and_inline_images_are_kept():
-    """Do tables, classes and PNG data URLs survive, so that outputs still read right?"""
-    html = f"<table class='t'><tr><td>1</td></tr></table><img src='data:image/png;base64,{PNG}'>"
+    """Do tables, spans, links and PNG data URLs survive, so that outputs still read right?"""
+    html = (f"<table><tr><td colspan='2'>1</td></tr></table><img src='data:image/png;base64,{PNG}' alt='a'>"
+            "<a href='https://example.org'>x</a>")
     cleaned = clean_html(html)
-    assert "<table class=\"t\">" in cleaned and f"data:image/png;base64,{PNG}" in cleaned
+    assert "<td colspan=\"2\">1</td>" in cleaned and f"data:image/png;base64,{PNG}" in cleaned
+    assert 'href="https://example.org"' in cleaned and 'alt="a"' in cleaned
+
+
+@pytest.mark.parametrize("attribute", [
+    'class="modal-backdrop navbar-fixed-top"', 'id="header"', 'style="position:fixed"', 'align="center"',
+    'width="5000"', 'height="5000"', 'dir="rtl"', 'role="dialog"', 'data-toggle="modal"', 'hidden',
+    'bgcolor="red"', 'size="7"'])
+def test_no_attribute_reaches_the_pages_styles(attribute):
+    """Is every attribute that a style sheet could select on, or that draws by itself, dropped from
+    every tag (a Bootstrap class would draw a fixed layer over the instructor's page)?"""
+    for tag in ("div", "table", "td", "img", "a", "p", "span", "hr", "bdo", "ol"):
+        cleaned = clean_html(f"<{tag} {attribute}>Score 100%</{tag}>")
+        assert attribute.split("=")[0] + "=" not in cleaned and f" {attribute}" not in cleaned, cleaned
 
 
 def test_a_notebook_keeps_text_images_and_plain_html_only():

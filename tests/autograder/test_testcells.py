@@ -48,6 +48,24 @@ def test_contract_problems_name_the_cell_and_the_name():
                                      "cell or the first cell", "code cell 5 uses helper, bound only by a test cell"]
 
 
+def test_a_visible_test_may_not_use_what_only_a_hidden_test_binds():
+    """Visible tests run before hidden ones while graded: is a visible test that needs a hidden
+    test's name reported, and one that rebinds it itself not?"""
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell
+
+    def test(source, grade_id):
+        return code(source, metadata={"nbgrader": {"grade": True, "solution": False, "grade_id": grade_id}})
+
+    nb.cells = [code("import numpy as np"),
+                code("def f(x):\n    return x", metadata={"nbgrader": {"solution": True, "grade": False}}),
+                test("### BEGIN HIDDEN TESTS\ncases = [1]\nshared = 2\n### END HIDDEN TESTS", "hidden"),
+                test("shared = 3\nassert f(shared)", "visible_own"),
+                test("assert f(cases)", "visible_needs_hidden")]
+    assert contract_problems(nb) == ["visible test cell 'visible_needs_hidden' uses cases, bound only by a "
+                                     "hidden test cell (visible tests run first while graded)"]
+
+
 def test_preload_imports_what_the_cells_import_and_binds_nothing():
     """Does the kernel factory's preload import the notebook's modules, not its tests', in a namespace of its own?"""
     from autograder.judge.testcells import preload_code

@@ -66,3 +66,32 @@ def test_a_keras_model_arrives_rebuilt_with_its_weights_and_trainable_flags():
     lam = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(lambda t: t * 2)])
     with pytest.raises(wire.WireError, match="could not be rebuilt"):
         wire.loads(wire.dumps(lam))
+
+
+def test_a_message_longer_than_the_bound_is_refused_before_it_is_read():
+    """A header that announces a gigabyte: refused at once, with nothing more read or waited for?"""
+    import socket
+    import struct
+
+    grader, kernel = socket.socketpair()
+    with grader, kernel:
+        kernel.sendall(struct.pack("!Q", 2**30) + b"x" * 10)
+        grader.settimeout(5)
+        with pytest.raises(wire.WireError, match="more than 1000 bytes was refused before it was read"):
+            wire.receive_message(grader, max_chars=1000)
+        assert grader.recv(100) == b"x" * 10  # the body was left unread
+
+
+def test_a_keras_model_over_the_parameter_bound_is_refused_before_it_is_built(monkeypatch):
+    """Parameters are counted from the weights' .npy headers: a model over the bound is refused
+    without its arrays decoded or the model built; one within it arrives rebuilt."""
+    keras = pytest.importorskip("keras")
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(50), keras.layers.Dense(2)])  # 302 parameters
+    text = wire.dumps(model)
+    assert wire.parameter_count(model) == 302 and wire.size_bound(model) > 302 * 4
+    assert wire.loads(text, max_parameters=302).count_params() == 302
+    monkeypatch.setattr(wire, "_rebuild_model", lambda parts: pytest.fail("the model was built"))
+    monkeypatch.setattr(np, "load", lambda *a, **k: pytest.fail("an array was decoded"))
+    with pytest.raises(wire.WireError, match="more than 301 parameters was refused before it was built"):
+        wire.loads(text, max_parameters=301)

@@ -17,10 +17,12 @@ from autograder.sandbox.kernel_manager import SandboxedKernelManager
 TEST_LIMITS = Limits(cell_timeout=5, memory_mb=2048, output_chars=20_000)
 
 
-def copy_course(course, root):
-    """A copy of a course root at ``root`` (same source and limits)."""
+def copy_course(course, root, source=None):
+    """A copy of a course root at ``root`` (same limits; same source, or a copy of it at ``source``)."""
     shutil.copytree(course.root, root, symlinks=True)
-    return Course(root=Path(root), source=course.source, limits=course.limits).prepare()
+    if source is not None:
+        shutil.copytree(course.source, source)
+    return Course(root=Path(root), source=Path(source or course.source), limits=course.limits).prepare()
 
 
 def write_nb(nb, path):
