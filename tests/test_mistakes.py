@@ -6,6 +6,7 @@ and nowhere outside that function (and the visible tests of the exercises built 
 failed hidden test names it.
 """
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -43,6 +44,21 @@ def test_every_graded_function_has_three_mistakes(assignment):
     assert {f: counts.get(f, 0) for f in functions if counts.get(f, 0) < 3} == {}
     assert all(m.says and m.section for m in mistakes)
     assert len({m.key for m in mistakes}) == len(mistakes)
+
+
+def _headings(nb):
+    """The notebook's headings as a mistake names them: "## 2. Zero padding" is "2, Zero padding",
+    code marks left out."""
+    return {re.sub(r"^(\d+)\. ", r"\1, ", line.lstrip("#").strip().replace("`", ""))
+            for cell in nb.cells if cell.cell_type == "markdown"
+            for line in cell.source.splitlines() if line.startswith("#")}
+
+
+@pytest.mark.parametrize("assignment", CATALOGUED)
+def test_every_section_to_reread_is_a_heading_of_the_notebook(assignment):
+    headings = _headings(_source(assignment))
+    assert "2, Zero padding" in _headings(_source("02-padding-and-stride"))
+    assert {m.key: m.section for m in load(COURSE_SOURCE / assignment) if m.section not in headings} == {}
 
 
 @pytest.mark.parametrize("assignment", CATALOGUED)
