@@ -143,6 +143,25 @@ def test_same_compares_results_by_value_and_structure():
     assert not same(np.ones(2), np.full(2, np.nan))
 
 
+def test_a_model_around_a_base_is_the_same_after_the_trip_to_the_grader():
+    """A model that holds a whole base model (07's build_transfer_model) comes back from the
+    student's kernel with the base's settings rebuilt from JSON; it must still match the variant
+    that built the same model in the grader, and a different head must not."""
+    import keras
+
+    from autograder.judge.wire import dumps, loads
+
+    base = keras.Sequential([keras.Input((6, 6, 2)), keras.layers.Conv2D(3, 3)], name="tiny_base")
+
+    def build(base, activation):
+        image = keras.Input(shape=tuple(base.input_shape[1:]))
+        return keras.Model(image, keras.layers.Dense(1, activation=activation)(keras.layers.Flatten()(base(image))))
+
+    sent = build(loads(dumps(base)), "sigmoid")
+    assert same(loads(dumps(sent)), build(base, "sigmoid"))
+    assert not same(loads(dumps(sent)), build(base, None))
+
+
 def test_a_catalogue_without_mistakes_is_refused(tmp_path):
     (tmp_path / "mistakes.py").write_text("MISTAKES = [1, 2]\n")
     with pytest.raises(ValueError, match="MISTAKES"):
