@@ -17,6 +17,7 @@ where the checks run.
 
 import importlib.util
 import inspect
+import json
 import re
 import warnings
 from dataclasses import dataclass
@@ -197,12 +198,14 @@ def _numeric(value):
 
 def model_fingerprint(model):
     """A Keras model as plain data: per layer, its kind, its settings (names left out) and its
-    number of weights, plus which layers are trainable."""
+    number of weights, plus which layers are trainable. The settings are written as JSON, so that a
+    model inside the model (a pretrained base) reads the same after the trip from the student's
+    kernel to the grader, which turns its tuples into lists."""
     rows = []
     for layer in model.layers:
         config = {k: v for k, v in layer.get_config().items() if k not in ("name", "dtype", "seed")}
-        rows.append((type(layer).__name__, repr(sorted(config.items())), int(layer.count_params()),
-                     bool(layer.trainable)))
+        rows.append((type(layer).__name__, json.dumps(config, sort_keys=True, default=repr),
+                     int(layer.count_params()), bool(layer.trainable)))
     return rows
 
 

@@ -6,6 +6,7 @@ and nowhere outside that function (and the visible tests of the exercises built 
 failed hidden test names it.
 """
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -43,6 +44,21 @@ def test_every_graded_function_has_three_mistakes(assignment):
     assert {f: counts.get(f, 0) for f in functions if counts.get(f, 0) < 3} == {}
     assert all(m.says and m.section for m in mistakes)
     assert len({m.key for m in mistakes}) == len(mistakes)
+
+
+def _headings(nb):
+    """The notebook's headings as a mistake names them: "## 2. Zero padding" is "2, Zero padding",
+    code marks left out."""
+    return {re.sub(r"^(\d+)\. ", r"\1, ", line.lstrip("#").strip().replace("`", ""))
+            for cell in nb.cells if cell.cell_type == "markdown"
+            for line in cell.source.splitlines() if line.startswith("#")}
+
+
+@pytest.mark.parametrize("assignment", CATALOGUED)
+def test_every_section_to_reread_is_a_heading_of_the_notebook(assignment):
+    headings = _headings(_source(assignment))
+    assert "2, Zero padding" in _headings(_source("02-padding-and-stride"))
+    assert {m.key: m.section for m in load(COURSE_SOURCE / assignment) if m.section not in headings} == {}
 
 
 @pytest.mark.parametrize("assignment", CATALOGUED)
@@ -125,6 +141,25 @@ def test_same_compares_results_by_value_and_structure():
     assert not same({"a": (1, 2)}, {"a": (1, 3)})
     assert same({"a": ((4, 4), 10)}, {"a": ((4, 4), 10)})
     assert not same(np.ones(2), np.full(2, np.nan))
+
+
+def test_a_model_around_a_base_is_the_same_after_the_trip_to_the_grader():
+    """A model that holds a whole base model (07's build_transfer_model) comes back from the
+    student's kernel with the base's settings rebuilt from JSON; it must still match the variant
+    that built the same model in the grader, and a different head must not."""
+    import keras
+
+    from autograder.judge.wire import dumps, loads
+
+    base = keras.Sequential([keras.Input((6, 6, 2)), keras.layers.Conv2D(3, 3)], name="tiny_base")
+
+    def build(base, activation):
+        image = keras.Input(shape=tuple(base.input_shape[1:]))
+        return keras.Model(image, keras.layers.Dense(1, activation=activation)(keras.layers.Flatten()(base(image))))
+
+    sent = build(loads(dumps(base)), "sigmoid")
+    assert same(loads(dumps(sent)), build(base, "sigmoid"))
+    assert not same(loads(dumps(sent)), build(base, None))
 
 
 def test_a_catalogue_without_mistakes_is_refused(tmp_path):

@@ -13,6 +13,7 @@ PAD = "2, Zero padding"
 STRIDE = "3, Stride and the output size"
 VOLUME = "4, Convolution over volumes"
 COUNT = "5, Counting parameters"
+DENSE_AS_CONV = "A dense layer is a convolution"
 VARIANTS = "7, Variants: dense, locally connected, depthwise, 1D and 3D"
 
 
@@ -96,6 +97,26 @@ def conv_forward_channels_per_kernel(A_prev, W, b, stride, pad):
                 Z[:, i, j, k] = np.sum(window[..., k % window.shape[-1]] * W[:, :, k % W.shape[2], k],
                                        axis=(1, 2)) + b[k]
     return Z
+
+
+def dense_to_conv_kernel_channels_first(W_dense, input_shape):
+    h, w, c = input_shape
+    return np.asarray(W_dense).reshape(c, h, w, -1).transpose(1, 2, 0, 3)
+
+
+def dense_to_conv_kernel_columns_first(W_dense, input_shape):
+    h, w, c = input_shape
+    return np.asarray(W_dense).reshape(w, h, c, -1).transpose(1, 0, 2, 3)
+
+
+def dense_to_conv_kernel_one_by_one(W_dense, input_shape):
+    h, w, c = input_shape
+    return np.asarray(W_dense).reshape(1, 1, h * w * c, -1)
+
+
+def dense_to_conv_kernel_outputs_first(W_dense, input_shape):
+    h, w, c = input_shape
+    return np.asarray(W_dense).reshape(-1, h, w, c).transpose(1, 2, 3, 0)
 
 
 def conv_variants_no_biases(H, W, C, f, F, M):
@@ -205,6 +226,18 @@ MISTAKES = [
     Mistake("conv_forward", conv_forward_channels_per_kernel,
             "each kernel sees one input channel only: kernel k sums over every channel c, with W[:, :, c, k]",
             VOLUME),
+    Mistake("dense_to_conv_kernel", dense_to_conv_kernel_channels_first,
+            "the rows are read channel by channel first (channels-first order): flattening an (h, w, c) map "
+            "puts the channels innermost, row (i * w + j) * c + k", DENSE_AS_CONV),
+    Mistake("dense_to_conv_kernel", dense_to_conv_kernel_columns_first,
+            "the map is read column by column: flattening reads it row by row, so the width varies faster "
+            "than the height", DENSE_AS_CONV),
+    Mistake("dense_to_conv_kernel", dense_to_conv_kernel_one_by_one,
+            "the kernel is 1x1 with h * w * c channels: it must be as large as the map, (h, w, c, F)",
+            DENSE_AS_CONV),
+    Mistake("dense_to_conv_kernel", dense_to_conv_kernel_outputs_first,
+            "the weight matrix is read as (F, h * w * c): its shape is (h * w * c, F), one column per "
+            "output", DENSE_AS_CONV),
     Mistake("conv_variants", conv_variants_no_biases,
             "the biases are not counted: every output unit, map or kernel has one", COUNT),
     Mistake("conv_variants", conv_variants_shared_locally,

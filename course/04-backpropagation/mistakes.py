@@ -10,6 +10,7 @@ import numpy as np
 from autograder.mistakes import Mistake
 
 SOFTMAX = "2, Softmax and cross-entropy"
+LOSSES = "Two other losses: hinge and mean squared error"
 DENSE = "3, The dense layer"
 RELU = "4, ReLU backward"
 CONV = "5, Convolution backward"
@@ -83,6 +84,82 @@ def numerical_dlogits_not_restored(logits, y, h=1e-5):
         minus = softmax_cross_entropy(logits, y)[0]
         grad[index] = (plus - minus) / (2 * h)
     return grad
+
+
+def hinge_loss_every_rival(scores, y):
+    n = scores.shape[0]
+    rows = np.arange(n)
+    margins = 1 + scores.astype(float) - scores[rows, y][:, None]
+    margins[rows, y] = 0
+    active = (margins > 0) / n
+    dscores = active.copy()
+    dscores[rows, y] -= active.sum(axis=1)
+    return float(np.maximum(margins, 0).sum(axis=1).mean()), dscores
+
+
+def hinge_loss_true_class_as_rival(scores, y):
+    n = scores.shape[0]
+    rows = np.arange(n)
+    rival = scores.argmax(axis=1)
+    margins = 1 + scores[rows, rival].astype(float) - scores[rows, y]
+    active = (margins > 0) / n
+    dscores = np.zeros(scores.shape)
+    dscores[rows, rival] += active
+    dscores[rows, y] -= active
+    return float(np.maximum(margins, 0).mean()), dscores
+
+
+def hinge_loss_not_averaged(scores, y):
+    n = scores.shape[0]
+    rows = np.arange(n)
+    wrong = scores.astype(float)
+    wrong[rows, y] = -np.inf
+    rival = wrong.argmax(axis=1)
+    margins = 1 + wrong[rows, rival] - scores[rows, y]
+    active = (margins > 0).astype(float)
+    dscores = np.zeros(scores.shape)
+    dscores[rows, rival] += active
+    dscores[rows, y] -= active
+    return float(np.maximum(margins, 0).mean()), dscores
+
+
+def hinge_loss_not_clipped(scores, y):
+    n = scores.shape[0]
+    rows = np.arange(n)
+    wrong = scores.astype(float)
+    wrong[rows, y] = -np.inf
+    rival = wrong.argmax(axis=1)
+    margins = 1 + wrong[rows, rival] - scores[rows, y]
+    dscores = np.zeros(scores.shape)
+    dscores[rows, rival] += 1 / n
+    dscores[rows, y] -= 1 / n
+    return float(margins.mean()), dscores
+
+
+def mse_loss_labels_not_one_hot(probs, y):
+    diff = probs - np.asarray(y)[:, None]
+    return float((diff ** 2).mean()), 2 * diff / diff.size
+
+
+def mse_loss_mean_over_examples(probs, y):
+    one_hot = np.zeros(probs.shape)
+    one_hot[np.arange(probs.shape[0]), y] = 1
+    diff = probs - one_hot
+    return float((diff ** 2).sum() / probs.shape[0]), 2 * diff / probs.shape[0]
+
+
+def mse_loss_gradient_without_two(probs, y):
+    one_hot = np.zeros(probs.shape)
+    one_hot[np.arange(probs.shape[0]), y] = 1
+    diff = probs - one_hot
+    return float((diff ** 2).mean()), diff / diff.size
+
+
+def mse_loss_gradient_not_averaged(probs, y):
+    one_hot = np.zeros(probs.shape)
+    one_hot[np.arange(probs.shape[0]), y] = 1
+    diff = probs - one_hot
+    return float((diff ** 2).mean()), 2 * diff
 
 
 def dense_forward_no_bias(x, W, b):
@@ -231,6 +308,27 @@ MISTAKES = [
             "the centred difference is divided by h: the two points are 2h apart", SOFTMAX),
     Mistake("numerical_dlogits", numerical_dlogits_not_restored,
             "the logits are not restored after each entry's difference: put the original value back", SOFTMAX),
+    Mistake("hinge_loss", hinge_loss_every_rival,
+            "every wrong class adds its own margin (the sum over j != t): this hinge loss takes only the "
+            "strongest rival, max over j != t", LOSSES),
+    Mistake("hinge_loss", hinge_loss_true_class_as_rival,
+            "the true class is counted as its own rival: the maximum runs over the wrong classes only, "
+            "j != t", LOSSES),
+    Mistake("hinge_loss", hinge_loss_not_averaged,
+            "the gradient is not divided by N: the loss is a mean over the batch, so each example's "
+            "+1 and -1 become +1/N and -1/N", LOSSES),
+    Mistake("hinge_loss", hinge_loss_not_clipped,
+            "max(0, ...) is left out: an example past the margin adds nothing to the loss and has no gradient",
+            LOSSES),
+    Mistake("mse_loss", mse_loss_labels_not_one_hot,
+            "the integer labels are subtracted as they are: turn them into one-hot rows first", LOSSES),
+    Mistake("mse_loss", mse_loss_mean_over_examples,
+            "the squares are averaged over the N examples only: the mean runs over all N * K entries",
+            LOSSES),
+    Mistake("mse_loss", mse_loss_gradient_without_two,
+            "the gradient lacks the 2 of the square's derivative: 2 * (p - t) / (N * K)", LOSSES),
+    Mistake("mse_loss", mse_loss_gradient_not_averaged,
+            "the gradient is not divided by N * K: the loss is a mean, so its gradient is too", LOSSES),
     Mistake("dense_forward", dense_forward_no_bias, "the bias b is left out", DENSE),
     Mistake("dense_forward", dense_forward_channels_first,
             "the input is flattened channels first: flatten each example as it is stored, "

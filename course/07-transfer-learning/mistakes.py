@@ -15,6 +15,7 @@ SALIENCY = "Where the network looks: saliency maps"
 SMALL = "Exercise 2: build_small_convnet, the lecture's network from scratch"
 BOTTLENECK = "Bottleneck features of a pretrained base"
 HEAD = "Exercise 4: build_head, the classifier on top"
+FUNCTIONAL = "Exercise 5: build_transfer_model, with the functional API"
 FINE_TUNING = "Fine-tuning the top block"
 
 
@@ -105,6 +106,39 @@ def build_head_pooled(input_shape):
                              keras.layers.Dense(1, activation="sigmoid")])
 
 
+def build_transfer_model_sequential(base):
+    return keras.Sequential([keras.Input(shape=tuple(base.input_shape[1:])), base, keras.layers.Flatten(),
+                             keras.layers.Dense(256, activation="relu"), keras.layers.Dropout(0.5),
+                             keras.layers.Dense(1, activation="sigmoid")])
+
+
+def build_transfer_model_base_unpacked(base):
+    image = keras.Input(shape=tuple(base.input_shape[1:]))
+    x = image
+    for layer in base.layers:
+        x = layer(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(256, activation="relu")(x)
+    x = keras.layers.Dropout(0.5)(x)
+    return keras.Model(image, keras.layers.Dense(1, activation="sigmoid")(x))
+
+
+def build_transfer_model_tensor_skipped(base):
+    image = keras.Input(shape=tuple(base.input_shape[1:]))
+    features = keras.layers.Flatten()(base(image))
+    x = keras.layers.Dense(256, activation="relu")(features)
+    x = keras.layers.Dropout(0.5)(x)
+    return keras.Model(image, keras.layers.Dense(1, activation="sigmoid")(features))
+
+
+def build_transfer_model_no_sigmoid(base):
+    image = keras.Input(shape=tuple(base.input_shape[1:]))
+    x = keras.layers.Flatten()(base(image))
+    x = keras.layers.Dense(256, activation="relu")(x)
+    x = keras.layers.Dropout(0.5)(x)
+    return keras.Model(image, keras.layers.Dense(1)(x))
+
+
 def freeze_up_to_including(model, layer_name):
     names = [layer.name for layer in model.layers]
     model.trainable = True
@@ -152,6 +186,18 @@ MISTAKES = [
             "two softmax outputs: two classes need one sigmoid unit (with binary cross-entropy)", HEAD),
     Mistake("build_head", build_head_pooled,
             "the features are averaged (global pooling) instead of flattened", HEAD),
+    Mistake("build_transfer_model", build_transfer_model_sequential,
+            "the model is a keras.Sequential: build it with the functional API, keras.Model(inputs, outputs)",
+            FUNCTIONAL),
+    Mistake("build_transfer_model", build_transfer_model_base_unpacked,
+            "the base's layers are called one by one: call the whole base on the input, so that it is one "
+            "layer of the model", FUNCTIONAL),
+    Mistake("build_transfer_model", build_transfer_model_tensor_skipped,
+            "a layer's output tensor is not passed on: the next layer must be called on the tensor just made, "
+            "or the layers in between drop out of the model", FUNCTIONAL),
+    Mistake("build_transfer_model", build_transfer_model_no_sigmoid,
+            "the last Dense has no sigmoid: one output unit for two classes is a probability, "
+            "activation='sigmoid'", FUNCTIONAL),
     Mistake("freeze_up_to", freeze_up_to_including,
             "the named layer is frozen too: it is the first layer that stays trainable", FINE_TUNING),
     Mistake("freeze_up_to", freeze_up_to_never_unfrozen,
