@@ -19,8 +19,8 @@ A source notebook declares, next to ``cnn_course.withheld``, what its graded ker
 A notebook without ``imports`` has only its ``withheld`` list.
 """
 
+import importlib.machinery
 import importlib.metadata
-import importlib.util
 import json
 import re
 import sys
@@ -92,8 +92,10 @@ def build_stubs(modules, dest):
     dest = Path(dest)
     places = {}
     for module in modules:
+        # Found on the module path afresh: a module already imported here may have added
+        # folders to its own path (TensorFlow adds its _api/v2), which no sandbox could bind over.
         try:
-            spec = importlib.util.find_spec(module)
+            spec = importlib.machinery.PathFinder.find_spec(module)
         except (ImportError, ValueError):
             continue
         if spec is None:

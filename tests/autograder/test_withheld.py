@@ -8,6 +8,7 @@ import pytest
 
 import cnnlib
 import cnnlib.layers
+from autograder.judge.allowed import build_stubs
 from autograder.judge.withheld import ReferenceWithheld, build_library
 
 
@@ -44,3 +45,14 @@ def test_a_wrong_withheld_name_is_refused(tmp_path, name, message):
     """Does a typo in a notebook's withheld list stop grading with a message naming it?"""
     with pytest.raises(ValueError, match=message):
         build_library(Path(cnnlib.__file__).parent, [name], tmp_path)
+
+
+def test_stubs_bind_only_the_folders_found_on_the_module_path(tmp_path):
+    """Once imported, TensorFlow adds its own ``_api/v2`` to its package path; a stub bound there,
+    inside the stub of ``tensorflow`` itself, would stop the sandbox from starting. Are the stubs'
+    places the module path's folders, none inside another, whatever the grader imported?"""
+    import tensorflow
+
+    places = build_stubs(["tensorflow"], tmp_path)
+    assert len(tensorflow.__path__) > 1
+    assert list(places) == [str(Path(tensorflow.__file__).resolve().parent)]
