@@ -1,0 +1,189 @@
+"""The hub's exchange service (deploy/exchange_service.py) without a hub: its HTTP server on a free
+port, real requests, a real inbound/ folder; only the hub's token check is a stand-in (a table of
+tokens), the live hub tests (test_hub.py) use the hub's own.
+
+Oracle: the archives are built here with known files; what the service must write is nbgrader's
+layout, ``<student>+<assignment>+<timestamp>+<random>/`` with those files' bytes.
+"""
+
+import asyncio
+import io
+import os
+import stat
+import sys
+import tarfile
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "deploy"))
+
+import exchange_service  # noqa: E402
+
+from autograder.course.inbound import MB, Limits  # noqa: E402
+
+TOKENS = {"alice-token": "alice", "bob-token": "bob", "eve-token": "eve"}
+LIMITS = Limits(submission=2 * MB, quota=3 * MB, files=20)
+
+
+def tar_of(files, extra=()):
+    """An uncompressed tar: ``files`` {name: bytes}, then ``extra`` TarInfo members (no data)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for info in extra:
+            tar.addfile(info)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def service(tmp_path):
+    """The service on 127.0.0.1, over ``tmp_path/exchange/cnn-course/inbound``; yields (url, inbound)."""
+    course = tmp_path / "exchange" / "cnn-course"
+    (course / "outbound" / "ps1").mkdir(parents=True)
+    inbound = course / "inbound"
+    inbound.mkdir()
+
+    async def identify(handler):
+        header = handler.request.headers.get("Authorization", "")
+        return TOKENS.get(header.removeprefix("token "))
+
+    app = exchange_service.make_app(inbound, ["alice", "bob"], LIMITS, identify, prefix="/services/exchange/")
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder = {}
+
+    def serve():
+        asyncio.set_event_loop(loop)
+        from tornado import httpserver, netutil
+
+        (sock,) = netutil.bind_sockets(0, "127.0.0.1")
+        holder["port"] = sock.getsockname()[1]
+        server = httpserver.HTTPServer(app, max_body_size=LIMITS.body() + 1)
+        server.add_sockets([sock])
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    started.wait(10)
+    yield f"http://127.0.0.1:{holder['port']}/services/exchange/", inbound
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+
+
+def submit(url, body, token="alice-token", student=None, assignment="ps1", **kwargs):
+    params = {"student": student} if student else {}
+    return requests.post(f"{url}submit/{assignment}", data=body, params=params, timeout=30,
+                         headers={"Authorization": f"token {token}"}, **kwargs)
+
+
+def folders(inbound):
+    return sorted(path.name for path in inbound.iterdir())
+
+
+def test_a_submission_is_written_in_nbgraders_layout(service):
+    url, inbound = service
+    files = {"notebook.ipynb": b'{"cells": []}', "data/w.npy": os.urandom(1000)}
+    answer = submit(url, tar_of(files))
+    assert answer.status_code == 200, answer.text
+    received = answer.json()
+    (folder,) = inbound.iterdir()
+    student, assignment, timestamp, random = folder.name.split("+")
+    assert (student, assignment, folder.name) == ("alice", "ps1", received["name"]) and len(random) == 12
+    assert timestamp == received["timestamp"] and timestamp.endswith(" UTC")
+    assert (folder / "timestamp.txt").read_text() == timestamp
+    assert (folder / "submission_secret.txt").read_text() == received["secret"] and len(received["secret"]) == 128
+    assert {name: (folder / name).read_bytes() for name in files} == files
+    assert stat.S_IMODE((folder / "data" / "w.npy").stat().st_mode) == 0o640
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o2770 and stat.S_IMODE((folder / "data").stat().st_mode) == 0o2770
+
+
+def test_a_submission_over_the_limit_is_refused_with_a_message(service):
+    url, inbound = service
+    answer = submit(url, tar_of({"big.bin": b"1" * (30 * MB)}))
+    assert answer.status_code == 413 and "too big" in answer.json()["message"], answer.text
+    assert "2 MB per submission" in answer.json()["message"]
+    # A body of unknown length (chunked) is not read at all.
+    body = tar_of({"small.bin": b"1" * 1000})
+    chunked = submit(url, (body[i:i + 4096] for i in range(0, len(body), 4096)))
+    assert chunked.status_code == 411 and "Content-Length" in chunked.json()["message"], chunked.text
+    assert folders(inbound) == []
+
+
+def test_files_over_the_limit_in_a_small_body_are_refused(service):
+    """A tar whose headers claim more bytes than the limit (the check reads sizes, not the body)."""
+    url, inbound = service
+    info = tarfile.TarInfo("claims.bin")
+    info.size = 3 * MB
+    header = info.tobuf()
+    answer = submit(url, header + b"\0" * 1024)
+    assert answer.status_code in (400, 413) and folders(inbound) == [], answer.text
+
+
+def _member(name, kind, target=""):
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, target
+    return info
+
+
+@pytest.mark.parametrize("member, named", [
+    (_member("link", tarfile.SYMTYPE, "/etc/passwd"), "is a symbolic link"),
+    (_member("inside", tarfile.SYMTYPE, "notebook.ipynb"), "is a symbolic link"),
+    (_member("hard", tarfile.LNKTYPE, "notebook.ipynb"), "is a hard link"),
+    (_member("fifo", tarfile.FIFOTYPE), "is a FIFO"),
+    (_member("null", tarfile.CHRTYPE), "is a device"),
+    (_member("disk", tarfile.BLKTYPE), "is a device"),
+    (tarfile.TarInfo("../../outside.txt"), "is not a relative path"),
+    (tarfile.TarInfo("data/../../outside.txt"), "is not a relative path"),
+    (tarfile.TarInfo("/tmp/absolute.txt"), "is not a relative path"),
+])
+def test_a_crafted_archive_is_refused_and_nothing_is_written(service, member, named, tmp_path):
+    url, inbound = service
+    answer = submit(url, tar_of({"notebook.ipynb": b"{}"}, extra=[member]))
+    assert answer.status_code == 400, answer.text
+    assert named in answer.json()["message"] and repr(member.name) in answer.json()["message"]
+    assert folders(inbound) == [] and not (tmp_path / "outside.txt").exists()
+
+
+def test_a_compressed_or_broken_archive_is_refused(service):
+    url, inbound = service
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.addfile(tarfile.TarInfo("empty.txt"))
+    for body in (buffer.getvalue(), b"not a tar at all" * 100):
+        answer = submit(url, body)
+        assert answer.status_code == 400 and "not an uncompressed tar" in answer.json()["message"]
+    assert folders(inbound) == []
+
+
+def test_the_quota_holds_across_submissions(service):
+    """3 MB per student: two submissions of 1.2 MB go in, the third is refused; bob keeps his own."""
+    url, inbound = service
+    body = tar_of({"notebook.ipynb": b"2" * 1_200_000})
+    assert [submit(url, body).status_code for _ in range(2)] == [200, 200]
+    refused = submit(url, body)
+    assert refused.status_code == 413 and "over your quota of 3 MB" in refused.json()["message"], refused.text
+    assert len(folders(inbound)) == 2
+    assert submit(url, body, token="bob-token").status_code == 200
+    assert sum(name.startswith("bob+") for name in folders(inbound)) == 1
+
+
+def test_only_a_student_submits_and_only_as_themselves(service):
+    url, inbound = service
+    body = tar_of({"notebook.ipynb": b"{}"})
+    forged = submit(url, body, token="alice-token", student="bob")
+    assert forged.status_code == 403 and "you cannot submit as bob" in forged.json()["message"]
+    assert submit(url, body, token="nobody").status_code == 403
+    assert submit(url, body, token="eve-token").status_code == 403  # a hub user not on the roster
+    assert submit(url, body, assignment="ps9").status_code == 404  # not released
+    assert submit(url, body, assignment="..").status_code in (400, 404)
+    assert folders(inbound) == []
+    assert submit(url, body, token="bob-token", student="bob").status_code == 200
+    assert [name.split("+")[0] for name in folders(inbound)] == ["bob"]
