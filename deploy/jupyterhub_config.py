@@ -10,6 +10,8 @@
 #   roster id with its one-time code; the instructor authorizes them at /hub/authorize) or with
 #   their Unix password (PAM): hub.json's authenticator.
 # - The hub and the proxy listen on 127.0.0.1 unless hub.json's ip says otherwise.
+# - Students submit through the hub's exchange service (deploy/exchange_service.py), which alone
+#   writes the exchange's inbound/, within a size limit and a quota per student.
 import json
 import os
 import sys
@@ -95,3 +97,19 @@ def per_user(spawner):
 
 
 c.Spawner.pre_spawn_hook = per_user
+
+# --- the exchange service, the one way into the exchange's inbound/ (deploy/exchange_service.py):
+# run by the hub as the exchange's own account; the students' servers' tokens may call it.
+import pwd  # noqa: E402
+
+from exchange_service import NAME as EXCHANGE_SERVICE  # noqa: E402
+
+c.JupyterHub.services = [{
+    "name": EXCHANGE_SERVICE, "url": f"http://127.0.0.1:{settings['exchange_port']}", "display": False,
+    "command": [str(Path(venv_bin) / "python"), str(Path(__file__).resolve().parent / "exchange_service.py"),
+                "--hub-dir", str(HUB_DIR)],
+    "user": settings["exchange_user"], "cwd": pwd.getpwnam(settings["exchange_user"]).pw_dir}]
+c.JupyterHub.load_roles = [{"name": "exchange-submit", "groups": ["students"],
+                            "scopes": [f"access:services!service={EXCHANGE_SERVICE}"]}]
+c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server",
+                                 f"access:services!service={EXCHANGE_SERVICE}"]

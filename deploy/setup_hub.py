@@ -13,10 +13,12 @@ and lays out the hub folder (``--hub-dir``, default /srv/cnn-course)::
         state/                   root 0700: the hub's database, cookie secret, proxy token
         course/                  the instructor's nbgrader course root, instructor 0700
             exchange -> ../exchange
-        exchange/                nbgrader's exchange, root 1777 (nbgrader requires it writable by all)
+        exchange/                nbgrader's exchange, the instructor's, 0755
             cnn-course/          this course's exchange, the instructor's, 0755
-                inbound/         the instructor's, 3733: students write, cannot list, and (sticky)
-                                 cannot rename or delete another's submission
+                inbound/         the exchange account's, 2770, its group the instructor: no student
+                                 writes, lists or reads it; submissions come through the hub's
+                                 exchange service (deploy/exchange_service.py), which runs as that
+                                 account, within a size limit and a quota per student
         config/student/          root 0755: the students' Jupyter settings (exchange, no formgrader)
         library/cnnlib/          the instructor's, 0755: the cnnlib students' kernels import, the
                                  answers of unopened assignments withheld (``cnn-course open``)
@@ -51,6 +53,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(PROJECT))
 
 import course_auth  # noqa: E402
+import exchange_service  # noqa: E402
 import hub_checks  # noqa: E402
 
 from autograder.course.config import COURSE_ID, COURSE_SOURCE, Course  # noqa: E402
@@ -68,9 +71,15 @@ STUDENT_NBGRADER_CONFIG = '''\
 # Written by deploy/setup_hub.py: the students' side of nbgrader's exchange.
 c.CourseDirectory.course_id = {course_id!r}
 c.Exchange.root = {exchange!r}
-# Submissions readable by their owner and the instructor only (autograder/course/exchange.py).
+# Submissions go through the hub's exchange service, the one way into inbound/
+# (autograder/course/exchange.py, deploy/exchange_service.py).
 c.ExchangeFactory.submit = "autograder.course.exchange.PrivateSubmit"
-# A submission larger than max_dir_size (KB) is refused; files over max_file_size are left out.
+c.PrivateSubmit.service_url = {service_url!r}
+# No student can write in the exchange; nbgrader checks that its root is writable by the user
+# only when the exchange is not "groupshared".
+c.CourseDirectory.groupshared = True
+# A submission larger than max_dir_size (KB) is refused before it is sent (the service refuses
+# it too); files over max_file_size are left out.
 c.CourseDirectory.max_dir_size = {max_submission_kb!r}
 c.CourseDirectory.max_file_size = {max_submission_kb!r}
 '''
@@ -85,15 +94,20 @@ def install_proxy():
 
 # A server's share of the machine (docs/deploy.md): memory, CPUs, processes and threads.
 DEFAULT_LIMITS = {"memory": "2G", "cpus": 1.0, "processes": 512}
-MAX_SUBMISSION_KB = 20_000  # 20 MB: a submission's notebooks and data
+# What a student may put in the exchange (docs/deploy.md): MB per submission, MB of all their
+# submissions kept in inbound/, files per submission (autograder/course/inbound.py checks them).
+DEFAULT_EXCHANGE_LIMITS = {"submission_mb": 20, "quota_mb": 100, "files": 500}
 
 
 def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", port=8000,
-          hub_port=8081, proxy_api_port=8001, authenticator="native", limits=None):
+          hub_port=8081, proxy_api_port=8001, authenticator="native", limits=None,
+          exchange_port=8003, exchange_user="cnn-exchange", exchange_limits=None):
     """Lay out the hub for one course (see the module's docstring). Idempotent.
 
     ``limits``: each server's ``memory`` (bytes, or e.g. "2G"), ``cpus`` and ``processes``
-    (default ``DEFAULT_LIMITS``).
+    (default ``DEFAULT_LIMITS``). ``exchange_limits``: ``submission_mb``, ``quota_mb`` and
+    ``files`` (default ``DEFAULT_EXCHANGE_LIMITS``); the exchange service runs as the account
+    ``exchange_user`` on 127.0.0.1:``exchange_port``.
 
     Returns:
         the settings written to ``<hub_dir>/hub.json`` (a dict).
@@ -107,6 +121,7 @@ def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", por
         raise ValueError(f"the instructor {instructor!r} is also on the roster {roster}.")
     hub_dir, source = Path(hub_dir).resolve(), Path(source).resolve()
     limits = {**DEFAULT_LIMITS, **(limits or {})}
+    exchange_limits = {**DEFAULT_EXCHANGE_LIMITS, **(exchange_limits or {})}
     venv_bin = Path(sys.executable).parent
     cgroup_parent = f"cnn-course-hub-{port}"
     hub_checks.check_cgroups(cgroup_parent)
@@ -116,16 +131,21 @@ def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", por
     for name in [instructor, *(s.id for s in students)]:
         if _create_user(name):
             created.append(name)
+    if _create_user(exchange_user, shell="/usr/sbin/nologin"):
+        created.append(exchange_user)
     (state / "created_users.json").write_text(json.dumps(sorted(set(created))))
     hub_checks.check_environment(venv_bin, students[0].id if students else instructor)
     teacher = pwd.getpwnam(instructor)
     # A submission's files belong to the instructor's group or to the student's own group (nbgrader
     # writes some after its folder lost the exchange's set-group-id bit): the instructor reads both.
-    subprocess.run(["usermod", "--append", "--groups", ",".join(s.id for s in students), instructor], check=True)
+    # The exchange account's group is the instructor's way into inbound/.
+    subprocess.run(["usermod", "--append", "--groups", ",".join([exchange_user, *(s.id for s in students)]),
+                    instructor], check=True)
 
     _mkdir(hub_dir, 0o755)
-    exchange = _mkdir(hub_dir / "exchange", 0o1777)
-    _mkdir(_mkdir(exchange / COURSE_ID, 0o755, owner=teacher) / "inbound", 0o3733, owner=teacher)
+    exchange = _mkdir(hub_dir / "exchange", 0o755, owner=teacher)
+    _mkdir(_mkdir(exchange / COURSE_ID, 0o755, owner=teacher) / "inbound", 0o2770,
+           owner=pwd.getpwnam(exchange_user))
     root = _mkdir(hub_dir / "course", 0o700, owner=teacher)
     link = root / "exchange"
     if not link.is_symlink():
@@ -145,7 +165,8 @@ def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", por
     student_config = _mkdir(config / "student", 0o755)
     (student_config / "nbgrader_config.py").write_text(
         STUDENT_NBGRADER_CONFIG.format(course_id=COURSE_ID, exchange=str(exchange),
-                                       max_submission_kb=MAX_SUBMISSION_KB))
+                                       max_submission_kb=exchange_limits["submission_mb"] * 1000,
+                                       service_url=f"http://127.0.0.1:{exchange_port}/services/{exchange_service.NAME}/"))
     _mkdir(student_config / "labconfig", 0o755)
     for name in ("jupyter_server_config.json", "labconfig/page_config.json"):
         shutil.copyfile(STUDENT_SETTINGS / name, student_config / name)
@@ -155,7 +176,11 @@ def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", por
                     ip=ip, port=port, hub_port=hub_port, proxy_api_port=proxy_api_port,
                     authenticator=authenticator, proxy=str(proxy), venv_bin=str(venv_bin),
                     student_config=str(student_config), state=str(state), signup_codes=str(codes),
-                    limits=limits, cgroup_parent=cgroup_parent, library=str(library), data=_data_folder())
+                    limits=limits, cgroup_parent=cgroup_parent, library=str(library), data=_data_folder(),
+                    exchange_port=exchange_port, exchange_user=exchange_user,
+                    exchange_limits={"submission": exchange_limits["submission_mb"] * 10**6,
+                                     "quota": exchange_limits["quota_mb"] * 10**6,
+                                     "files": exchange_limits["files"]})
     (hub_dir / SETTINGS).write_text(json.dumps(settings, indent=1))
     return settings
 
@@ -226,13 +251,13 @@ def _created_users(state):
     return json.loads(record.read_text()) if record.exists() else []
 
 
-def _create_user(name):
+def _create_user(name, shell="/bin/bash"):
     """``useradd`` a user with a private home (0700), unless it exists. Returns True if created."""
     try:
         pwd.getpwnam(name)
         created = False
     except KeyError:
-        subprocess.run(["useradd", "--create-home", "--user-group", "--shell", "/bin/bash", name], check=True)
+        subprocess.run(["useradd", "--create-home", "--user-group", "--shell", shell, name], check=True)
         created = True
     os.chmod(pwd.getpwnam(name).pw_dir, 0o700)
     return created
@@ -294,6 +319,14 @@ def main(argv=None):
                         help="each server's CPU limit, in CPUs (default: %(default)s)")
     parser.add_argument("--processes", type=int, default=DEFAULT_LIMITS["processes"],
                         help="each server's limit of processes and threads (default: %(default)s)")
+    parser.add_argument("--exchange-port", type=int, default=8003,
+                        help="the exchange service's port, on 127.0.0.1 (default: %(default)s)")
+    parser.add_argument("--exchange-user", default="cnn-exchange",
+                        help="the account the exchange service runs as, owner of inbound/ (default: %(default)s)")
+    parser.add_argument("--submission-mb", type=int, default=DEFAULT_EXCHANGE_LIMITS["submission_mb"],
+                        help="the largest submission the exchange takes, in MB (default: %(default)s)")
+    parser.add_argument("--quota-mb", type=int, default=DEFAULT_EXCHANGE_LIMITS["quota_mb"],
+                        help="MB of all of a student's submissions kept in the exchange (default: %(default)s)")
     parser.add_argument("--config", type=Path, help="start: a JupyterHub config file that loads "
                         "deploy/jupyterhub_config.py (default: that file)")
     parser.add_argument("--authenticator", choices=AUTHENTICATORS, default="native",
@@ -305,7 +338,9 @@ def main(argv=None):
         settings = setup(args.hub_dir, args.roster, args.instructor, source=args.source, ip=args.ip,
                          port=args.port, hub_port=args.hub_port, proxy_api_port=args.proxy_api_port,
                          authenticator=args.authenticator,
-                         limits={"memory": args.memory, "cpus": args.cpus, "processes": args.processes})
+                         limits={"memory": args.memory, "cpus": args.cpus, "processes": args.processes},
+                         exchange_port=args.exchange_port, exchange_user=args.exchange_user,
+                         exchange_limits={"submission_mb": args.submission_mb, "quota_mb": args.quota_mb})
         print(f"hub set up in {args.hub_dir}: instructor {settings['instructor']}, "
               f"{len(settings['students'])} students; start it with: setup_hub.py start")
         if settings["authenticator"] == "native":

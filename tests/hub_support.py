@@ -44,13 +44,15 @@ ASSIGNMENT = sample_course.ASSIGNMENT
 COURSE_ID = "cnn-course"
 # Each server's share in the tests (setup_hub.py's options): small enough to hit in a test.
 LIMITS = ["--memory", "600M", "--cpus", "1", "--processes", "256"]
+# What a student may put in the exchange in the tests (MB per submission, MB kept per student).
+EXCHANGE_LIMITS = ["--submission-mb", "2", "--quota-mb", "5"]
 # The deployment's configuration, plus a service token for the tests' REST calls.
 TEST_CONFIG = """\
 c = get_config()
 load_subconfig({deploy!r})
-c.JupyterHub.services = [{{"name": "course-tests", "api_token": {token!r}}}]
-c.JupyterHub.load_roles = [{{"name": "course-tests", "services": ["course-tests"], "scopes": [
-    "admin:users", "admin:servers", "admin:server_state", "access:servers", "list:users", "read:users"]}}]
+c.JupyterHub.services = c.JupyterHub.services + [{{"name": "course-tests", "api_token": {token!r}}}]
+c.JupyterHub.load_roles = c.JupyterHub.load_roles + [{{"name": "course-tests", "services": ["course-tests"],
+    "scopes": ["admin:users", "admin:servers", "admin:server_state", "access:servers", "list:users", "read:users"]}}]
 """
 
 
@@ -271,6 +273,7 @@ def live_hub():
     """Set up and start the hub; yield a :class:`Hub`; stop and remove all of it."""
     suffix = secrets.token_hex(2)
     instructor, students = f"ht{suffix}teach", [f"ht{suffix}alice", f"ht{suffix}bob", f"ht{suffix}carol"]
+    exchange_user = f"ht{suffix}xchg"
     base = Path(tempfile.mkdtemp(prefix="cnn-course-hub-", dir="/tmp"))
     os.chmod(base, 0o755)
     # The students run the project's environment and its interpreter (which may live under /root).
@@ -285,7 +288,8 @@ def live_hub():
         port = free_port()
         setup_hub.main(["setup", "--hub-dir", str(hub_dir), "--roster", str(roster), "--instructor", instructor,
                         "--source", str(source), "--port", str(port), "--hub-port", str(free_port()),
-                        "--proxy-api-port", str(free_port()), *LIMITS])
+                        "--proxy-api-port", str(free_port()), "--exchange-port", str(free_port()),
+                        "--exchange-user", exchange_user, *LIMITS, *EXCHANGE_LIMITS])
         settings = json.loads((hub_dir / setup_hub.SETTINGS).read_text())
         token = secrets.token_hex(32)
         config = base / "test_jupyterhub_config.py"
@@ -314,7 +318,7 @@ def live_hub():
         yield hub
     finally:
         try:
-            _stop(process, hub_dir, [instructor, *students])
+            _stop(process, hub_dir, [instructor, *students, exchange_user])
         finally:
             if log:
                 log.close()

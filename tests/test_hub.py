@@ -248,19 +248,18 @@ print(json.dumps(tries))
                           check=False, env={"JUPYTER_CONFIG_PATH": hub.settings["student_config"]})
     assert alice not in listing.stdout + listing.stderr, listing
 
-    # A submission bob writes under alice's name is set aside at collection; alice keeps her grade.
-    forged = exchange / "inbound" / f"{alice}+{ASSIGNMENT}+2099-01-01 00:00:00.000000 UTC+forged"
-    nb = new_notebook()
-    hub.as_user(bob, hub.settings["venv_bin"] + "/python", "-c",
-                f"import os; os.mkdir({str(forged)!r}); open({str(forged / NOTEBOOK)!r}, 'w').write({nbformat.writes(nb)!r});"
-                f"open({str(forged / 'timestamp.txt')!r}, 'w').write('2099-01-01 00:00:00.000000 UTC')")
-    out = hub.cnn_course("collect", ASSIGNMENT)
-    assert f"made by {bob}: it was set aside" in out, out
-    assert not forged.exists() and (forged.parent / (".set-aside+" + forged.name)).is_dir()
-    # Collected again, the class is the roster's students who submitted: no student ".set-aside".
+    # bob cannot write in the exchange at all: not a folder under alice's name, not a byte.
+    for path in (exchange / "inbound" / f"{alice}+{ASSIGNMENT}+2099-01-01 00:00:00.000000 UTC+forged",
+                 exchange / "inbound" / "fill", exchange / "fill", exchange.parent / "fill"):
+        tried = hub.as_user(bob, "/bin/mkdir", str(path), check=False)
+        assert tried.returncode != 0 and "Permission denied" in tried.stderr and not path.exists(), tried
+    # Collected again, the class is the roster's students who submitted, each with their grade.
     again = hub.cnn_course("collect", ASSIGNMENT)
     assert sorted(re.findall(r"^(\S+): collected", again, re.M)) == sorted([alice, bob]), again
-    assert re.search(rf"{alice}\s*\|\s*{ASSIGNMENT}\s*\|\s*6 / 6", hub.cnn_course("summary", ASSIGNMENT))
+    assert "set aside" not in again and not list((exchange / "inbound").glob(".*"))
+    summary = hub.cnn_course("summary", ASSIGNMENT)
+    assert re.search(rf"{alice}\s*\|\s*{ASSIGNMENT}\s*\|\s*6 / 6", summary), summary
+    assert re.search(rf"{bob}\s*\|\s*{ASSIGNMENT}\s*\|\s*3 / 6", summary), summary
 
 
 @pytest.mark.hub
@@ -337,6 +336,105 @@ def test_the_answer_key_stays_with_the_instructor(hub):
     assert after["source"] == real and after["call"] == "(1, 3, 3, 1)" and after["real file"] == "denied", after
 
 
+# From a student's kernel: write into the exchange, then call the exchange service directly
+# with her own server's token (in her kernel's environment), as herself and as another.
+EXCHANGE_PROBE = """
+import io, json, os, tarfile, urllib.error, urllib.request
+seen = {}
+def attempt(name, action):
+    try:
+        action()
+        seen[name] = "allowed"
+    except PermissionError:
+        seen[name] = "denied"
+attempt("mkdir in inbound", lambda: os.mkdir(P["inbound"] + "/" + P["me"] + "+" + P["assignment"] + "+2099-01-01 00:00:00.000000 UTC+x"))
+attempt("write in inbound", lambda: open(P["inbound"] + "/fill.bin", "wb").write(b"1" * 1000))
+attempt("write in the course's exchange", lambda: open(P["course"] + "/fill.bin", "wb").write(b"1"))
+attempt("write in the exchange's root", lambda: open(P["root"] + "/fill.bin", "wb").write(b"1"))
+def archive(extra=None, size=2):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("sample.ipynb")
+        info.size = size
+        tar.addfile(info, io.BytesIO(b"{" + b" " * (size - 2) + b"}"))
+        if extra is not None:
+            tar.addfile(extra)
+    return buffer.getvalue()
+def member(name, kind, target=""):
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, target
+    return info
+def post(body, student):
+    request = urllib.request.Request(P["url"] + "submit/" + P["assignment"] + "?student=" + student, data=body,
+                                     method="POST", headers={"Authorization": "token " + os.environ["JUPYTERHUB_API_TOKEN"]})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return [answer.status, json.loads(answer.read())]
+    except urllib.error.HTTPError as error:
+        return [error.code, json.loads(error.read())["message"]]
+seen["as another"] = post(archive(), P["other"])
+seen["over the limit"] = post(archive(size=3 * 10**6), P["me"])
+for name, extra in [("symlink", member("key", tarfile.SYMTYPE, "/etc/shadow")), ("dotdot", tarfile.TarInfo("../../x")),
+                    ("absolute", tarfile.TarInfo("/tmp/x")), ("fifo", member("pipe", tarfile.FIFOTYPE)),
+                    ("device", member("null", tarfile.CHRTYPE))]:
+    seen[name] = post(archive(extra), P["me"])
+open("exchange-probe.json", "w").write(json.dumps(seen))
+"""
+
+
+@pytest.mark.hub
+@pytest.mark.slow
+def test_the_exchange_takes_submissions_through_its_service_only(hub):
+    """carol, curious, from her kernel: can she write in the exchange, submit as bob, send a crafted
+    archive or one over the limit? Through the Assignments tab: does her quota hold?"""
+    _, bob, carol = hub.students
+    exchange = Path(hub.settings["exchange"]) / COURSE_ID
+    inbound = exchange / "inbound"
+    before = sorted(path.name for path in inbound.iterdir())
+    params = {"inbound": str(inbound), "course": str(exchange), "root": hub.settings["exchange"], "me": carol,
+              "other": bob, "assignment": ASSIGNMENT,
+              "url": f"http://127.0.0.1:{hub.settings['exchange_port']}/services/exchange/"}
+    hub.run_in_kernel(carol, [f"P = {params!r}\n" + EXCHANGE_PROBE])
+    seen = json.loads((Path(pwd.getpwnam(carol).pw_dir) / "exchange-probe.json").read_text())
+    assert {name: seen.pop(name) for name in ["mkdir in inbound", "write in inbound", "write in the course's exchange",
+                                              "write in the exchange's root"]} == dict.fromkeys(
+        ["mkdir in inbound", "write in inbound", "write in the course's exchange", "write in the exchange's root"],
+        "denied")
+    assert seen.pop("as another") == [403, f"you are {carol}: you cannot submit as {bob}."]
+    status, message = seen.pop("over the limit")
+    assert status == 413 and "too big" in message and "at most 2 MB per submission" in message, message
+    assert seen == {
+        "symlink": [400, "the archive's entry 'key' is a symbolic link: a submission holds regular files and folders only."],
+        "dotdot": [400, "the archive's entry '../../x' is not a relative path inside the submission."],
+        "absolute": [400, "the archive's entry '/tmp/x' is not a relative path inside the submission."],
+        "fifo": [400, "the archive's entry 'pipe' is a FIFO: a submission holds regular files and folders only."],
+        "device": [400, "the archive's entry 'null' is a device: a submission holds regular files and folders only."]}
+    assert sorted(path.name for path in inbound.iterdir()) == before
+
+    # Through the Assignments tab: over the limit (refused before it is sent), then the quota
+    # (5 MB): two submissions of 1.9 MB go in, the third is refused with the service's message.
+    home = Path(pwd.getpwnam(carol).pw_dir)
+    _post(hub, carol, "fetch")
+    weights = home / ASSIGNMENT / "weights.bin"
+    for size, expected in [(2_500_000, "too big"), (1_900_000, None), (1_900_000, None),
+                           (1_900_000, "over your quota of 5 MB")]:
+        weights.write_bytes(os.urandom(size))
+        os.chown(weights, pwd.getpwnam(carol).pw_uid, pwd.getpwnam(carol).pw_gid)
+        answer = _post(hub, carol, "submit")
+        if expected:
+            assert not answer["success"] and expected in answer["value"], answer
+        else:
+            assert answer["success"], answer
+    kept = sorted(inbound.glob(f"{carol}+{ASSIGNMENT}+*"))
+    assert len(kept) == 2 and all((path / "weights.bin").stat().st_size == 1_900_000 for path in kept)
+    assert all(path.stat().st_uid == pwd.getpwnam(hub.settings["exchange_user"]).pw_uid for path in kept)
+    # Her Assignments tab lists her two submissions, from nbgrader's cache, as nbgrader does.
+    (submitted,) = [a for a in _assignments(hub, carol) if a["status"] == "submitted"]
+    assert sorted(s["timestamp"] for s in submitted["submissions"]) == sorted(
+        (path / "timestamp.txt").read_text() for path in kept)
+    weights.unlink()
+
+
 PROBE_CELLS = [
     # A process in a session of its own, which outlives the kernel.
     "import os, subprocess\nsleeper = subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
@@ -350,8 +448,7 @@ PROBE_CELLS = [
 @pytest.mark.slow
 def test_a_server_is_a_students_whole_share(hub):
     """Each server in its own cgroup with the hub's limits; carol's kernel cannot take more memory;
-    what she started in a session of its own ends with her server; a submission over the exchange's
-    limit is refused. (Last: it stops carol's server.)"""
+    what she started in a session of its own ends with her server. (Last: it stops carol's server.)"""
     carol = hub.students[2]
     parent = hub.settings["cgroup_parent"]
     for name, pid in hub.server_pids.items():
@@ -366,15 +463,6 @@ def test_a_server_is_a_students_whole_share(hub):
     sleeper = int((home / "sleeper.pid").read_text())
     assert not (home / "allocated.txt").exists() and memory_limit_hits(group) > hits
     assert sleeper in group.pids() and os.getsid(sleeper) == sleeper
-
-    # The exchange refuses a submission over its size limit (setup_hub.MAX_SUBMISSION_KB).
-    _post(hub, carol, "fetch")
-    with open(home / ASSIGNMENT / "weights.bin", "wb") as big:
-        big.truncate((setup_hub.MAX_SUBMISSION_KB + 1000) * 1000)
-    os.chown(home / ASSIGNMENT / "weights.bin", pwd.getpwnam(carol).pw_uid, pwd.getpwnam(carol).pw_gid)
-    refused = _post(hub, carol, "submit")
-    assert not refused["success"] and "too big" in refused["value"], refused
-    assert not list((Path(hub.settings["exchange"]) / COURSE_ID / "inbound").glob(f"{carol}+*"))
 
     hub.api("DELETE", f"/hub/api/users/{carol}/server")
     deadline = time.monotonic() + 30

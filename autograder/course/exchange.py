@@ -15,20 +15,32 @@ configuration); on the hub it is a link to the hub's per-course exchange (``depl
 
 What nbgrader's exchange permissions leave open, and what the course closes:
 
-- ``inbound/`` is writable by every student (``0733``), so a student can drop a folder named
-  after another student. :func:`collect_from_exchange` sets aside every submission whose Unix
-  owner is not the student it names, before nbgrader collects, and notes it.
-- nbgrader writes a submission world-readable (files ``0644``, folder ``0777``) under a name no
-  other student can list or guess. The students' servers submit through :class:`PrivateSubmit`,
-  which then makes it readable by its owner and the instructor only.
+- nbgrader's ``inbound/`` is writable by every student (``0733``), so a student could drop a
+  folder named after another, or fill the disk. On the hub no student can write into it: it
+  belongs to the exchange's own account, and the students' servers submit through
+  :class:`PrivateSubmit` to the hub's exchange service, which takes each student's submission
+  under their own name only, within a size limit and a quota (``autograder/course/inbound.py``).
+- :func:`collect_from_exchange` still sets aside, before nbgrader collects, a submission whose
+  Unix owner is neither the student it names, nor the owner of ``inbound/`` (the exchange's
+  account), nor the instructor, and notes it: an exchange laid out by hand can hold one.
 """
 
+import io
+import json
 import os
 import pwd
+import shutil
 import stat
+import tarfile
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 from nbgrader.exchange.default.submit import ExchangeSubmit
+from nbgrader.utils import get_username
+from traitlets import Unicode
 
 from autograder.course.config import COURSE_ID, check_step
 from autograder.course.release import release_assignments
@@ -45,6 +57,8 @@ def exchange_api(course):
     course.prepare()
     config = course.config()
     config.ExchangeReleaseAssignment.force = True
+    # collect_from_exchange checks each submission's owner itself (nbgrader only warns).
+    config.ExchangeCollect.check_owner = False
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 
@@ -83,7 +97,8 @@ def exchange_is_own(course):
 def collect_from_exchange(course, assignment):
     """Collect each student's latest submission of ``assignment`` into ``submitted/``.
 
-    A submission that names another student than its Unix owner is set aside (renamed in
+    A submission owned by another account than the student it names, ``inbound/``'s owner (the
+    hub's exchange service writes every submission) or the instructor is set aside (renamed in
     ``inbound/``, so nbgrader does not see it) and noted for the student it names.
 
     Returns:
@@ -120,19 +135,20 @@ def return_feedback(course, assignment):
 def _set_aside_forged(inbound, assignment):
     """Rename the submissions in ``inbound`` not owned by the student they name.
 
-    The instructor's own (its owner runs this) are kept: on one machine, without Unix accounts
-    per student, every submission is the instructor's.
+    Those of ``inbound``'s owner (on the hub, the exchange service's account, which writes every
+    submission) and the instructor's own (its owner runs this: on one machine, without Unix
+    accounts per student, every submission is the instructor's) are kept.
 
     Returns:
         dict student named -> set of the owners' user names.
     """
-    me = os.geteuid()
+    trusted = {os.geteuid(), inbound.stat().st_uid} if inbound.is_dir() else {os.geteuid()}
     forged = {}
     for entry in _submissions(inbound, assignment):
         student = entry.name.split("+", 1)[0]
         uid = entry.lstat().st_uid
         owner = _user_name(uid)
-        if owner != student and uid != me:
+        if owner != student and uid not in trusted:
             entry.rename(entry.with_name(FORGED_PREFIX + entry.name))
             forged.setdefault(student, set()).add(owner)
     return forged
@@ -152,17 +168,86 @@ def _user_name(uid):
 
 
 class PrivateSubmit(ExchangeSubmit):
-    """nbgrader's submit, then the submission is readable by its owner and the instructor only.
+    """nbgrader's submit, through the hub's exchange service, or private where nbgrader copies.
 
-    nbgrader leaves the submission world-readable (hidden only by its name); this makes its
-    folders ``0770`` and its files ``0640``. Their group is the instructor's (the exchange's
-    ``inbound/`` is set-group-id) or the student's own, of which the hub makes the instructor a
-    member (deploy/setup_hub.py). Configured for the students' servers with
-    ``c.ExchangeFactory.submit = "autograder.course.exchange.PrivateSubmit"``.
+    With ``service_url`` (the students' servers on the hub, ``deploy/setup_hub.py``): the
+    submission, copied as nbgrader copies it (its ignore patterns and ``max_dir_size``), goes as a
+    tar to the exchange service (``deploy/exchange_service.py``) with the server's hub token; the
+    service writes it into ``inbound/``, which no student can write. Its answer (the submission's
+    name, timestamp and secret) makes nbgrader's cache entry, so the Assignments tab lists the
+    submission and fetches its feedback as before; its refusal is the submit's error message.
+
+    Without it (one machine): nbgrader's copy, then the submission made readable by its owner and
+    the instructor only (folders ``0770``, files ``0640``).
+
+    Configured with ``c.ExchangeFactory.submit = "autograder.course.exchange.PrivateSubmit"``.
     """
 
+    service_url = Unicode("", help="The hub's exchange service, e.g. "
+                          "http://127.0.0.1:8002/services/exchange/ (empty: copy into inbound/)").tag(config=True)
+
+    def init_dest(self):
+        if not self.service_url:
+            return super().init_dest()
+        if self.coursedir.course_id == "":
+            self.fail("No course id specified. Re-run with --course flag.")
+        student = self.coursedir.student_id if self.coursedir.student_id != "*" else get_username()
+        if "*" in student or "+" in student:
+            self.fail(f"The student ID should contain no '*' nor '+'; got {student}")
+        self.student = student
+        self.inbound_path = os.path.join(self.root, self.coursedir.course_id, "inbound")
+        self.cache_path = os.path.join(self.cache, self.coursedir.course_id)
+
     def copy_files(self):
-        super().copy_files()
-        submission = os.path.join(self.inbound_path, self.assignment_filename)
-        self.set_perms(submission, fileperms=stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP,
-                       dirperms=stat.S_IRWXU | stat.S_IRWXG)
+        if not self.service_url:
+            super().copy_files()
+            submission = os.path.join(self.inbound_path, self.assignment_filename)
+            self.set_perms(submission, fileperms=stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP,
+                           dirperms=stat.S_IRWXU | stat.S_IRWXG)
+            return
+        self.init_release()
+        self.check_filename_diff()
+        with tempfile.TemporaryDirectory() as scratch:
+            copy = os.path.join(scratch, self.coursedir.assignment_id)
+            self.do_copy(self.src_path, copy)  # nbgrader's ignore patterns and size limit
+            received = self._send(_tar(copy))
+            self.timestamp, self.assignment_filename = received["timestamp"], received["name"]
+            cache = os.path.join(self.cache_path, received["name"].rsplit("+", 1)[0])
+            shutil.copytree(copy, cache)
+        Path(cache, "timestamp.txt").write_text(received["timestamp"])
+        Path(cache, "submission_secret.txt").write_text(received["secret"])
+        self.log.info(f"Submitted as: {self.coursedir.course_id} {self.coursedir.assignment_id} {self.timestamp}")
+
+    def _send(self, archive):
+        """POST the tar ``archive`` to the exchange service. Returns its answer (a dict)."""
+        token = os.environ.get("JUPYTERHUB_API_TOKEN")
+        if not token:
+            self.fail("Submitting needs your server's hub token ($JUPYTERHUB_API_TOKEN): submit from your "
+                      "JupyterLab on the hub.")
+        query = urllib.parse.urlencode({"student": self.student})
+        url = f"{self.service_url.rstrip('/')}/submit/{urllib.parse.quote(self.coursedir.assignment_id)}?{query}"
+        request = urllib.request.Request(url, data=archive, method="POST", headers={
+            "Authorization": f"token {token}", "Content-Type": "application/x-tar"})
+        try:
+            with urllib.request.urlopen(request, timeout=300) as answer:
+                return json.loads(answer.read())
+        except urllib.error.HTTPError as error:
+            try:
+                message = json.loads(error.read())["message"]
+            except (ValueError, KeyError):
+                message = f"{error.code} {error.reason}"
+            self.fail(f"The exchange refused the submission of {self.coursedir.assignment_id}: {message}")
+        except OSError as error:
+            self.fail(f"The exchange service ({self.service_url}) cannot be reached: {error}. Tell your instructor.")
+
+
+def _tar(folder):
+    """An uncompressed tar (bytes) of the regular files under ``folder``, by relative path."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for parent, _, files in os.walk(folder):
+            for name in sorted(files):
+                path = os.path.join(parent, name)
+                if os.path.isfile(path) and not os.path.islink(path):
+                    tar.add(path, arcname=os.path.relpath(path, folder), recursive=False)
+    return buffer.getvalue()
