@@ -187,3 +187,57 @@ def test_only_a_student_submits_and_only_as_themselves(service):
     assert folders(inbound) == []
     assert submit(url, body, token="bob-token", student="bob").status_code == 200
     assert [name.split("+")[0] for name in folders(inbound)] == ["bob"]
+
+
+def _private_submit(url, tmp_path, student, token, monkeypatch):
+    """nbgrader's submit of ``ps1`` from a student's folder, as the students' servers run it."""
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    from autograder.course.exchange import PrivateSubmit
+
+    c = Config()
+    c.CourseDirectory.root = str(tmp_path / "home")
+    c.CourseDirectory.course_id = "cnn-course"
+    c.CourseDirectory.assignment_id = "ps1"
+    c.CourseDirectory.student_id = student
+    c.Exchange.root = str(tmp_path / "exchange")
+    c.Exchange.cache = str(tmp_path / "cache")
+    c.Exchange.assignment_dir = str(tmp_path / "home")
+    c.PrivateSubmit.service_url = url
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", token)
+    return PrivateSubmit(coursedir=CourseDirectory(config=c), authenticator=Authenticator(config=c), config=c)
+
+
+def test_nbgrader_submit_goes_through_the_service_and_keeps_its_cache(service, tmp_path, monkeypatch):
+    """PrivateSubmit: the submission in inbound/ as sent, nbgrader's cache entry with the service's
+    timestamp and secret (what the Assignments tab lists and fetches feedback by), refusals as errors."""
+    from nbgrader.exchange import ExchangeError
+    from nbgrader.exchange.default.list import ExchangeList
+
+    url, inbound = service
+    notebook = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    for folder in (tmp_path / "home" / "ps1", inbound.parent / "outbound" / "ps1"):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "ps1.ipynb").write_bytes(notebook)
+    (tmp_path / "home" / "ps1" / ".ipynb_checkpoints").mkdir()  # left out, as nbgrader does
+    _private_submit(url, tmp_path, "alice", "alice-token", monkeypatch).start()
+    (submission,) = inbound.iterdir()
+    assert sorted(p.name for p in submission.iterdir()) == ["ps1.ipynb", "submission_secret.txt", "timestamp.txt"]
+    assert (submission / "ps1.ipynb").read_bytes() == notebook
+    timestamp = (submission / "timestamp.txt").read_text()
+    (cache,) = (tmp_path / "cache" / "cnn-course").iterdir()
+    assert cache.name == f"alice+ps1+{timestamp}" == submission.name.rsplit("+", 1)[0]
+    assert (cache / "timestamp.txt").read_text() == timestamp
+    assert (cache / "submission_secret.txt").read_text() == (submission / "submission_secret.txt").read_text()
+    listing = _private_submit(url, tmp_path, "alice", "alice-token", monkeypatch)
+    listed = ExchangeList(coursedir=listing.coursedir, authenticator=listing.authenticator, config=listing.config,
+                          cached=True).start()
+    assert [(a["student_id"], a["assignment_id"], a["status"], [s["timestamp"] for s in a["submissions"]])
+            for a in listed] == [("alice", "ps1", "submitted", [timestamp])]
+
+    with pytest.raises(ExchangeError, match="The exchange refused the submission of ps1: you are alice: "
+                                            "you cannot submit as bob."):
+        _private_submit(url, tmp_path, "bob", "alice-token", monkeypatch).start()
+    assert len(list(inbound.iterdir())) == 1

@@ -21,10 +21,11 @@ What nbgrader's exchange permissions leave open, and what the course closes:
   :class:`PrivateSubmit` to the hub's exchange service, which takes each student's submission
   under their own name only, within a size limit and a quota (``autograder/course/inbound.py``).
 - :func:`collect_from_exchange` still sets aside, before nbgrader collects, a submission whose
-  Unix owner is neither the student it names, nor the owner of ``inbound/`` (the exchange's
-  account), nor the instructor, and notes it: an exchange laid out by hand can hold one.
+  Unix owner is neither the student it names, nor the exchange's account (whose group
+  ``inbound/`` has), nor the instructor, and notes it: an exchange laid out by hand can hold one.
 """
 
+import grp
 import io
 import json
 import os
@@ -97,8 +98,8 @@ def exchange_is_own(course):
 def collect_from_exchange(course, assignment):
     """Collect each student's latest submission of ``assignment`` into ``submitted/``.
 
-    A submission owned by another account than the student it names, ``inbound/``'s owner (the
-    hub's exchange service writes every submission) or the instructor is set aside (renamed in
+    A submission owned by another account than the student it names, the exchange's (the hub's
+    exchange service writes every submission) or the instructor is set aside (renamed in
     ``inbound/``, so nbgrader does not see it) and noted for the student it names.
 
     Returns:
@@ -135,14 +136,14 @@ def return_feedback(course, assignment):
 def _set_aside_forged(inbound, assignment):
     """Rename the submissions in ``inbound`` not owned by the student they name.
 
-    Those of ``inbound``'s owner (on the hub, the exchange service's account, which writes every
-    submission) and the instructor's own (its owner runs this: on one machine, without Unix
+    Those of the exchange's account (:func:`_exchange_account`: on the hub, the exchange service
+    writes every submission) and the instructor's own (its owner runs this: on one machine, without Unix
     accounts per student, every submission is the instructor's) are kept.
 
     Returns:
         dict student named -> set of the owners' user names.
     """
-    trusted = {os.geteuid(), inbound.stat().st_uid} if inbound.is_dir() else {os.geteuid()}
+    trusted = {os.geteuid(), _exchange_account(inbound)}
     forged = {}
     for entry in _submissions(inbound, assignment):
         student = entry.name.split("+", 1)[0]
@@ -158,6 +159,15 @@ def _submissions(inbound, assignment):
     """The submissions of ``assignment`` in ``inbound``, without those set aside (``.set-aside+...``)."""
     found = inbound.glob(f"*+{assignment}+*") if inbound.is_dir() else []
     return sorted(entry for entry in found if not entry.name.startswith(FORGED_PREFIX))
+
+
+def _exchange_account(inbound):
+    """The uid of the account named as ``inbound``'s group (on the hub, the exchange service's:
+    ``deploy/setup_hub.py`` gives ``inbound/`` its group), or None."""
+    try:
+        return pwd.getpwnam(grp.getgrgid(inbound.stat().st_gid).gr_name).pw_uid
+    except (KeyError, OSError):
+        return None
 
 
 def _user_name(uid):
