@@ -20,6 +20,7 @@ submission written, ``{"message"}`` for a refusal.
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -115,6 +116,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="exchange_service.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--hub-dir", type=Path, default=os.environ.get("CNN_HUB_DIR", "/srv/cnn-course"))
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s exchange] %(message)s")
     settings = json.loads((args.hub_dir / "hub.json").read_text())
     limits = Limits(**settings["exchange_limits"])
     app = make_app(Path(settings["exchange"]) / "cnn-course" / "inbound", settings["students"], limits,

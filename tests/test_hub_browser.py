@@ -1,9 +1,11 @@
 """A student on the live hub in a real browser (Debian's Chromium through Playwright, as in
 test_browser.py): sign up with her code, log in once the instructor has authorized her, open the
-Assignments tab, fetch the released assignment and submit it, by clicking. Screenshots go to
+Assignments tab, fetch the released assignment and submit it, by clicking, until her quota on
+the exchange refuses a submission and the tab says so. Screenshots go to
 build/screenshots/hub-*.png.
 """
 
+import os
 import pwd
 import sys
 import time
@@ -85,5 +87,25 @@ def test_student_fetches_and_submits_by_clicking():
             assert (submission / "sample.ipynb").is_file()
             # Written by the hub's exchange service, as its own account: no student writes inbound/.
             assert submission.stat().st_uid == pwd.getpwnam(hub.settings["exchange_user"]).pw_uid
+
+            # Her quota (5 MB in the tests): two submissions of 1.9 MB more go in, the third is
+            # refused, and the Assignments tab says why.
+            account = pwd.getpwnam(student)
+            weights = Path(account.pw_dir) / ASSIGNMENT / "weights.bin"
+            weights.write_bytes(b"1" * 1_900_000)
+            os.chown(weights, account.pw_uid, account.pw_gid)
+            for count in (2, 3):
+                page.get_by_role("button", name="Submit", exact=True).first.click()
+                deadline = time.monotonic() + 60
+                while len(list(inbound.glob(f"{student}+{ASSIGNMENT}+*"))) < count and time.monotonic() < deadline:
+                    time.sleep(0.5)
+                page.get_by_role("button", name="Submit", exact=True).first.wait_for()
+            page.get_by_role("button", name="Submit", exact=True).first.click()
+            dialog = page.locator("#submission-message")
+            dialog.wait_for()
+            page.wait_for_timeout(500)
+            _snap(page, "06-assignments-over-quota")
+            assert "over your quota of 5 MB" in dialog.inner_text(), dialog.inner_text()
+            assert len(list(inbound.glob(f"{student}+{ASSIGNMENT}+*"))) == 3
         finally:
             browser.close()

@@ -242,13 +242,18 @@ class PrivateSubmit(ExchangeSubmit):
             with urllib.request.urlopen(request, timeout=300) as answer:
                 return json.loads(answer.read())
         except urllib.error.HTTPError as error:
-            try:
-                message = json.loads(error.read())["message"]
-            except (ValueError, KeyError):
-                message = f"{error.code} {error.reason}"
-            self.fail(f"The exchange refused the submission of {self.coursedir.assignment_id}: {message}")
+            problem = f"The exchange refused the submission of {self.coursedir.assignment_id}: {_message(error)}"
         except OSError as error:
-            self.fail(f"The exchange service ({self.service_url}) cannot be reached: {error}. Tell your instructor.")
+            problem = f"The exchange service ({self.service_url}) cannot be reached: {error}. Tell your instructor."
+        self.fail(problem)  # outside the except clauses: the student's error shows this alone
+
+
+def _message(error):
+    """The exchange service's message in its refusal ``error`` (an HTTPError), or its status."""
+    try:
+        return json.loads(error.read())["message"]
+    except (ValueError, KeyError, OSError):
+        return f"{error.code} {error.reason}"
 
 
 def _tar(folder):
