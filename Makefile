@@ -16,7 +16,8 @@
 #   INSTRUCTOR  the instructor's user name on the hub (default: instructor)
 #   HUB_DIR     the hub's folder (default: /srv/cnn-course)
 #   HUB_ARGS    more options of deploy/setup_hub.py setup, e.g. HUB_ARGS="--ip 0.0.0.0 --authenticator pam",
-#               each server's limits "--memory 4G --cpus 2", the internal ports "--hub-port 8082 --proxy-api-port 8002 --exchange-port 8004"
+#               each server's limits "--memory 4G --cpus 2", the internal ports "--hub-port 8082 --proxy-api-port 8002 --exchange-port 8004",
+#               the exchange's limits per submission and per student "--submission-mb 20 --quota-mb 100"
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin

@@ -161,10 +161,10 @@ def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", por
 
     config = _mkdir(hub_dir / "config", 0o755)
     student_config = _mkdir(config / "student", 0o755)
+    service_url = f"http://127.0.0.1:{exchange_port}/services/{exchange_service.NAME}/"
     (student_config / "nbgrader_config.py").write_text(
-        STUDENT_NBGRADER_CONFIG.format(course_id=COURSE_ID, exchange=str(exchange),
-                                       max_submission_kb=exchange_limits["submission_mb"] * 1000,
-                                       service_url=f"http://127.0.0.1:{exchange_port}/services/{exchange_service.NAME}/"))
+        STUDENT_NBGRADER_CONFIG.format(course_id=COURSE_ID, exchange=str(exchange), service_url=service_url,
+                                       max_submission_kb=exchange_limits["submission_mb"] * 1000))
     _mkdir(student_config / "labconfig", 0o755)
     for name in ("jupyter_server_config.json", "labconfig/page_config.json"):
         shutil.copyfile(STUDENT_SETTINGS / name, student_config / name)

@@ -105,7 +105,7 @@ def test_student_fetches_and_submits_by_clicking():
             dialog.wait_for()
             page.wait_for_timeout(500)
             _snap(page, "06-assignments-over-quota")
-            assert "over your quota of 5 MB" in dialog.inner_text(), dialog.inner_text()
+            assert "over your quota of 5 MB" in " ".join(dialog.inner_text().split()), dialog.inner_text()
             assert len(list(inbound.glob(f"{student}+{ASSIGNMENT}+*"))) == 3
         finally:
             browser.close()

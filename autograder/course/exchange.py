@@ -34,11 +34,13 @@ import shutil
 import stat
 import tarfile
 import tempfile
+import textwrap
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from nbgrader.exchange import ExchangeError
 from nbgrader.exchange.default.submit import ExchangeSubmit
 from nbgrader.utils import get_username
 from traitlets import Unicode
@@ -196,6 +198,17 @@ class PrivateSubmit(ExchangeSubmit):
     service_url = Unicode("", help="The hub's exchange service, e.g. "
                           "http://127.0.0.1:8002/services/exchange/ (empty: copy into inbound/)").tag(config=True)
 
+    def start(self):
+        """nbgrader's submit; the service's refusal raised as nbgrader's ``ExchangeError`` from here,
+        so that the traceback the Assignments tab shows is two frames, then the reason on lines of
+        its own (its box is narrow)."""
+        try:
+            return super().start()
+        except _NotSubmitted as refusal:
+            problem = str(refusal)
+        self.log.error(problem)
+        raise ExchangeError("\n" + textwrap.fill(problem, 88))
+
     def init_dest(self):
         if not self.service_url:
             return super().init_dest()
@@ -219,7 +232,11 @@ class PrivateSubmit(ExchangeSubmit):
         self.check_filename_diff()
         with tempfile.TemporaryDirectory() as scratch:
             copy = os.path.join(scratch, self.coursedir.assignment_id)
-            self.do_copy(self.src_path, copy)  # nbgrader's ignore patterns and size limit
+            try:
+                self.do_copy(self.src_path, copy)  # nbgrader's ignore patterns and size limit
+            except RuntimeError as error:  # "Directory size is too big ..."
+                raise _NotSubmitted(f"Your {self.coursedir.assignment_id} is not submitted: {error} "
+                                    "(bytes): leave large files out of its folder.") from None
             received = self._send(_tar(copy))
             self.timestamp, self.assignment_filename = received["timestamp"], received["name"]
             cache = os.path.join(self.cache_path, received["name"].rsplit("+", 1)[0])
@@ -232,8 +249,8 @@ class PrivateSubmit(ExchangeSubmit):
         """POST the tar ``archive`` to the exchange service. Returns its answer (a dict)."""
         token = os.environ.get("JUPYTERHUB_API_TOKEN")
         if not token:
-            self.fail("Submitting needs your server's hub token ($JUPYTERHUB_API_TOKEN): submit from your "
-                      "JupyterLab on the hub.")
+            raise _NotSubmitted("Submitting needs your server's hub token ($JUPYTERHUB_API_TOKEN): submit "
+                                "from your JupyterLab on the hub.")
         query = urllib.parse.urlencode({"student": self.student})
         url = f"{self.service_url.rstrip('/')}/submit/{urllib.parse.quote(self.coursedir.assignment_id)}?{query}"
         request = urllib.request.Request(url, data=archive, method="POST", headers={
@@ -245,7 +262,11 @@ class PrivateSubmit(ExchangeSubmit):
             problem = f"The exchange refused the submission of {self.coursedir.assignment_id}: {_message(error)}"
         except OSError as error:
             problem = f"The exchange service ({self.service_url}) cannot be reached: {error}. Tell your instructor."
-        self.fail(problem)  # outside the except clauses: the student's error shows this alone
+        raise _NotSubmitted(problem)
+
+
+class _NotSubmitted(Exception):
+    """Why the exchange service did not take a submission (PrivateSubmit.start reports it)."""
 
 
 def _message(error):
