@@ -242,3 +242,21 @@ def test_nbgrader_submit_goes_through_the_service_and_keeps_its_cache(service, t
     assert " ".join(str(refused.value).split()) == ("The exchange refused the submission of ps1: "
                                                     "you are alice: you cannot submit as bob.")
     assert len(list(inbound.iterdir())) == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="gives folders to other accounts: root only")
+def test_collect_keeps_what_the_exchange_account_wrote_and_sets_aside_the_rest(tmp_path):
+    """inbound/'s group names the exchange's account (``daemon`` here): its submissions are kept;
+    one owned by another account (``bin``) than the student it names is set aside."""
+    from autograder.course.exchange import _set_aside_forged
+
+    inbound = tmp_path / "inbound"
+    inbound.mkdir()
+    os.chown(inbound, -1, 1)  # group daemon
+    written = inbound / "alice+ps1+2026-01-01 00:00:00.000000 UTC+abc"
+    forged = inbound / "bob+ps1+2026-01-01 00:00:00.000000 UTC+def"
+    for folder, uid in ((written, 1), (forged, 2)):  # daemon, bin
+        folder.mkdir()
+        os.chown(folder, uid, uid)
+    assert _set_aside_forged(inbound, "ps1") == {"bob": {"bin"}}
+    assert folders(inbound) == [".set-aside+" + forged.name, written.name]
