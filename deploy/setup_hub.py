@@ -13,7 +13,8 @@ and lays out the hub folder (``--hub-dir``, default /srv/cnn-course)::
         state/                   root 0700: the hub's database, cookie secret, proxy token
         course/                  the instructor's nbgrader course root, instructor 0700
             exchange -> ../exchange
-        exchange/                nbgrader's exchange, root 1777 (nbgrader requires it writable by all)
+        exchange/                nbgrader's exchange, the instructor's, 0755 (nbgrader would make it
+                                 writable by all: autograder.course.exchange.CourseReleaseAssignment)
             cnn-course/          this course's exchange, the instructor's, 0755
                 inbound/         the instructor's, 2770, its group the exchange account's: no student
                                  writes, lists or reads it; submissions come through the hub's
@@ -75,6 +76,9 @@ c.Exchange.root = {exchange!r}
 # (autograder/course/exchange.py, deploy/exchange_service.py).
 c.ExchangeFactory.submit = "autograder.course.exchange.PrivateSubmit"
 c.PrivateSubmit.service_url = {service_url!r}
+# No student writes in the exchange, its root included; nbgrader checks that its root is writable
+# by the user only when the exchange is not "groupshared".
+c.CourseDirectory.groupshared = True
 # A submission larger than max_dir_size (KB) is refused before it is sent (the service refuses
 # it too); files over max_file_size are left out.
 c.CourseDirectory.max_dir_size = {max_submission_kb!r}
@@ -140,7 +144,7 @@ def setup(hub_dir, roster, instructor, source=COURSE_SOURCE, ip="127.0.0.1", por
                     instructor], check=True)
 
     _mkdir(hub_dir, 0o755)
-    exchange = _mkdir(hub_dir / "exchange", 0o1777)
+    exchange = _mkdir(hub_dir / "exchange", 0o755, owner=teacher)
     # inbound/: the instructor's (nbgrader's release insists), its group the exchange account's.
     inbound = _mkdir(_mkdir(exchange / COURSE_ID, 0o755, owner=teacher) / "inbound", 0o2770, owner=teacher)
     os.chown(inbound, -1, pwd.getpwnam(exchange_user).pw_gid)

@@ -248,9 +248,9 @@ print(json.dumps(tries))
                           check=False, env={"JUPYTER_CONFIG_PATH": hub.settings["student_config"]})
     assert alice not in listing.stdout + listing.stderr, listing
 
-    # bob cannot write in the course's exchange: not a folder under alice's name, not a byte.
+    # bob cannot write in the exchange: not a folder under alice's name, not a byte.
     for path in (exchange / "inbound" / f"{alice}+{ASSIGNMENT}+2099-01-01 00:00:00.000000 UTC+forged",
-                 exchange / "inbound" / "fill", exchange / "fill"):
+                 exchange / "inbound" / "fill", exchange / "fill", exchange.parent / "fill"):
         tried = hub.as_user(bob, "/bin/mkdir", str(path), check=False)
         assert tried.returncode != 0 and "Permission denied" in tried.stderr and not path.exists(), tried
     # Collected again, the class is the roster's students who submitted, each with their grade.
@@ -350,6 +350,7 @@ def attempt(name, action):
 attempt("mkdir in inbound", lambda: os.mkdir(P["inbound"] + "/" + P["me"] + "+" + P["assignment"] + "+2099-01-01 00:00:00.000000 UTC+x"))
 attempt("write in inbound", lambda: open(P["inbound"] + "/fill.bin", "wb").write(b"1" * 1000))
 attempt("write in the course's exchange", lambda: open(P["course"] + "/fill.bin", "wb").write(b"1"))
+attempt("write in the exchange's root", lambda: open(P["root"] + "/fill.bin", "wb").write(b"1"))
 def archive(extra=None, size=2):
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
@@ -390,12 +391,12 @@ def test_the_exchange_takes_submissions_through_its_service_only(hub):
     exchange = Path(hub.settings["exchange"]) / COURSE_ID
     inbound = exchange / "inbound"
     before = sorted(path.name for path in inbound.iterdir())
-    params = {"inbound": str(inbound), "course": str(exchange), "me": carol,
+    params = {"inbound": str(inbound), "course": str(exchange), "root": hub.settings["exchange"], "me": carol,
               "other": bob, "assignment": ASSIGNMENT,
               "url": f"http://127.0.0.1:{hub.settings['exchange_port']}/services/exchange/"}
     hub.run_in_kernel(carol, [f"P = {params!r}\n" + EXCHANGE_PROBE])
     seen = json.loads((Path(pwd.getpwnam(carol).pw_dir) / "exchange-probe.json").read_text())
-    probes = ["mkdir in inbound", "write in inbound", "write in the course's exchange"]
+    probes = ["mkdir in inbound", "write in inbound", "write in the course's exchange", "write in the exchange's root"]
     assert {name: seen.pop(name) for name in probes} == dict.fromkeys(probes, "denied")
     assert seen.pop("as another") == [403, f"you are {carol}: you cannot submit as {bob}."]
     status, message = seen.pop("over the limit")

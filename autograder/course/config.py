@@ -244,6 +244,8 @@ def nbgrader_config(root, limits=None, library=""):
     c.CourseDirectory.course_id = COURSE_ID
     # The default exchange (/srv/nbgrader/exchange) is not writable on a laptop.
     c.Exchange.root = str(Path(root).resolve() / "exchange")
+    # Releasing leaves the exchange's root as it is (nbgrader would open it to everyone).
+    c.ExchangeFactory.release_assignment = "autograder.course.exchange.CourseReleaseAssignment"
     # Checkpoints and caches are not part of a submission; the catalogue of classic mistakes
     # (near-solutions) is the instructor's: never released, never copied next to a submission.
     c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", MISTAKES_FILE]

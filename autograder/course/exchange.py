@@ -20,6 +20,8 @@ What nbgrader's exchange permissions leave open, and what the course closes:
   belongs to the exchange's own account, and the students' servers submit through
   :class:`PrivateSubmit` to the hub's exchange service, which takes each student's submission
   under their own name only, within a size limit and a quota (``autograder/course/inbound.py``).
+- nbgrader's release makes the exchange's root writable by everyone; :class:`CourseReleaseAssignment`
+  leaves it as the hub's setup made it, the instructor's.
 - :func:`collect_from_exchange` still sets aside, before nbgrader collects, a submission whose
   Unix owner is neither the student it names, nor the exchange's account (whose group
   ``inbound/`` has), nor the instructor, and notes it: an exchange laid out by hand can hold one.
@@ -41,6 +43,7 @@ import urllib.request
 from pathlib import Path
 
 from nbgrader.exchange import ExchangeError
+from nbgrader.exchange.default.release_assignment import ExchangeReleaseAssignment
 from nbgrader.exchange.default.submit import ExchangeSubmit
 from nbgrader.utils import get_username
 from traitlets import Unicode
@@ -177,6 +180,20 @@ def _user_name(uid):
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return f"uid {uid}"
+
+
+class CourseReleaseAssignment(ExchangeReleaseAssignment):
+    """nbgrader's release, which leaves the exchange's root as it finds it.
+
+    nbgrader makes the root writable by everyone (``0777``) at each release; the hub's setup makes
+    it the instructor's, ``0755``, so that no student writes into it (they submit through the
+    exchange service, ``deploy/exchange_service.py``). A missing root is made as nbgrader makes it.
+    Configured for the course with ``c.ExchangeFactory.release_assignment``.
+    """
+
+    def ensure_root(self):
+        if not os.path.isdir(self.root):
+            super().ensure_root()
 
 
 class PrivateSubmit(ExchangeSubmit):
