@@ -331,11 +331,30 @@ def test_class_report(graded_class, tmp_path):
     path = tmp_path / "report.html"
     assert cli.main(["report", "--course-dir", str(course.root), "--to", str(path), assignment]) == 0
     page = path.read_text()
-    assert page.count("<img alt='' src='data:image/png;base64,") == 3  # scores, pass rates, times
+    alts = re.findall(r"<img alt='([^']*)' src='data:image/png;base64,", page)
+    assert len(alts) == 3  # scores, pass rates, times
+    assert re.fullmatch(r"Histogram of 4 scores out of 13: lowest 0, median \d+, highest 13\.", alts[0]), alts[0]
+    assert alts[1].startswith("Bar chart of the share of graded submissions with full points on each of ")
+    assert "test_correlate2d_hidden 50%" in alts[1]  # the flipped kernel and the blank notebook fail it
     assert f"<td class=''>{flipped.says}</td><td class='n'>1</td>" in page.replace("&#x27;", "'")
     assert "<td class=''>nobody</td><td class=''>missing</td>" in page
     assert "correlate2d is 100% like the reference solution" in page
     assert "Median" in page and "5 students" in page
+
+
+def test_report_plots_say_what_they_show():
+    """Does each plot's alt text say what it shows, with its numbers where they are few?"""
+    from autograder.course import report
+
+    histogram = report._histogram([2.0, 7.5, 13.0, 13.0], "score", "scores out of 13", 13)
+    assert "alt='Histogram of 4 scores out of 13: lowest 2, median 13, highest 13.'" in histogram
+    bars = report._bars([("test_a", 1.0), ("test_b", 0.25)])
+    assert "alt='Bar chart of the share of graded submissions with full points on each of 2 tests: " \
+           "test_a 100%, test_b 25%.'" in bars
+    many = report._bars([(f"test_{i:02d}", i / 20) for i in range(20)])
+    alt = re.search(r"alt='([^']*)'", many).group(1)
+    assert "each of 20 tests: the 12 lowest are test_00 0%, test_01 5%" in alt and "test_12" not in alt
+    assert report._histogram([], "seconds", "grading times in seconds") == "<p class='none'>None yet.</p>"
 
 
 @pytest.mark.slow
