@@ -158,8 +158,8 @@ class Recorded:
 
 def named(log, catalogue):
     """The mistake whose variant returns what the student's function returned, and leaves the
-    arguments the student's function changed (``train_step``'s ``params``) as it left them, on every
-    call of the function called last; or None (also when that call raised: there is no result to
+    arguments it changes in place (``train_step``'s ``params``) as the student's function left them,
+    on every call of the function called last; or None (also when that call raised: there is no result to
     match). Only mistakes named ``by_result`` are tried. ``catalogue``: function name -> mistakes."""
     if log is None or not log.calls or log.calls[-1].raised:
         return None
@@ -182,13 +182,15 @@ def _agrees(variant, call):
 
 
 def _same_changes(call, args, kwargs):
-    """Whether the variant left each argument that the student's call changed as that call did."""
+    """Whether each argument the variant changed in place (as ``train_step`` changes ``params``) ended
+    as the student's call left it. Arguments the variant leaves alone are not compared: a function
+    that changes its input by mistake is still matched on the input it was given."""
     if call.after is None:
         return True
     before = [*call.args, *call.kwargs.values()]
     after = [*call.after[0], *call.after[1].values()]
     theirs = [*args, *kwargs.values()]
-    return all(same(mine, now) for was, now, mine in zip(before, after, theirs) if not same(was, now))
+    return all(same(mine, now) for was, now, mine in zip(before, after, theirs) if not same(was, mine))
 
 
 def same(a, b, rtol=1e-4, atol=1e-6):
