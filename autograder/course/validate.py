@@ -48,13 +48,16 @@ class QuietKernelManager(AsyncKernelManager):
 
 
 class FailureSummary:
-    """Hooks of nbgrader's ``Execute`` that rewrite each failed test cell into its name and one line.
+    """Hooks of nbgrader's ``Execute`` that gather the failed test cells into one report.
 
     ``started`` (``on_cell_start``) sees every cell as it starts; ``failed`` (``on_cell_error``)
-    each cell that raised, once its outputs are in. The first failed cell's source opens with the
-    summary ("3 of 8 checks fail: ..."), brought up to date as cells start and fail; each failed
-    cell's error becomes the check's message alone, and its checksum follows its new source. A
-    test cell that the student edited is left as it is, so that nbgrader reports the edit.
+    each cell that raised, once its outputs are in. nbgrader's Lab dialog shows each failed cell
+    under its own "The following cell failed:" header, with its source and its error: so the first
+    failed test cell becomes the whole report, its source the summary ("3 of 8 checks fail: ...")
+    and its error one line per failed check ("relu: visible tests: expected ..."), brought up to
+    date as cells start and fail, its checksum following its new source; the other failed cells
+    lose their error, so that the dialog lists the report once. A test cell that the student edited
+    is left as it is, so that nbgrader reports the edit.
     """
 
     def __init__(self):
@@ -92,12 +95,21 @@ class FailureSummary:
     def summarise(self):
         names = list(dict.fromkeys(self.labels[i].split(":")[0] for i in sorted(self.errors)))
         summary = f"{len(self.errors)} of {len(self.labels)} checks fail: {', '.join(names)}"
-        for number, index in enumerate(sorted(self.errors)):
-            cell, line = self.cells[index], self.errors[index]
-            cell.source = (summary + "\n\n" if number == 0 else "") + self.labels[index]
-            cell.outputs = [nbformat.v4.new_output("error", ename="CheckFailed", evalue=line, traceback=[line])]
+        lines = [f"{self.labels[i]}: {_without_name(self.errors[i])}" for i in sorted(self.errors)]
+        first, *others = sorted(self.errors) or [None]
+        for index in others:
+            self.cells[index].outputs = []
+        if first is not None:
+            cell = self.cells[first]
+            cell.source = summary
+            cell.outputs = [nbformat.v4.new_output("error", ename="CheckFailed", evalue=summary, traceback=lines)]
             if "checksum" in cell.metadata.nbgrader:
                 cell.metadata.nbgrader.checksum = compute_checksum(cell)
+
+
+def _without_name(line):
+    """A check's message without the "CheckFailed: " before it (other exceptions keep their name)."""
+    return line[len("CheckFailed: "):] if line.startswith("CheckFailed: ") else line
 
 
 def failure_line(cell):
@@ -126,7 +138,8 @@ def lab_config(limits=None):
 
 
 class WholeLineValidator(Validator):
-    """nbgrader's validator, printing the summary and one line per failed test."""
+    """nbgrader's validator, printing the summary and one line per failed test (as the Lab's dialog
+    shows them, from the one failed cell that :class:`FailureSummary` leaves)."""
 
     def _indent(self, val):
         return "\n".join(self.indent + strip_ansi(line) for line in val.split("\n"))
@@ -136,10 +149,7 @@ class WholeLineValidator(Validator):
             super()._print_num_failed(num_failed)
 
     def _print_error(self, source, error):
-        *summary, label = source.split("\n")
-        if summary:
-            self.stream.write("\n".join(summary).strip() + "\n\n")
-        self.stream.write(f"{label}:\n{self._indent(error)}\n")
+        self.stream.write(f"{source.strip()}\n\n{self._indent(error)}\n")
 
 
 def validate(notebook, timeout=None, stream=None):
