@@ -171,6 +171,22 @@ def test_a_mistake_not_told_by_its_result_is_never_named():
     assert named(log, by_function([trains, FLIPPED])) is FLIPPED
 
 
+def test_a_variant_without_arguments_is_built_once():
+    """A model builder's variant (no arguments) runs once per grading process, not once per failed test."""
+    built = []
+
+    def build_twice_as_wide():
+        built.append(1)
+        return [64, 64]
+
+    wide = Mistake("build_net", build_twice_as_wide, "twice as wide", "Exercise 3")
+    for _ in range(3):
+        log = CallLog()
+        log.wrap("build_net", lambda: [64, 64])()
+        assert named(log, by_function([wide])) is wide
+    assert len(built) == 1
+
+
 def test_same_compares_results_by_value_and_structure():
     assert same((np.ones(3), 2), (np.ones(3) + 1e-9, 2))
     assert not same(np.ones(3), np.ones(4))
