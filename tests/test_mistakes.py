@@ -437,9 +437,16 @@ def test_report_and_feedback_in_chromium(graded_class, tmp_path):
         assert all(images.nth(i).evaluate("img => img.naturalWidth > 100") for i in range(3))
         assert flipped.says in page.inner_text("body")
         page.screenshot(path=shots / "report.png", full_page=True)
+        refused = []  # the feedback page with no network: its maths from the course's own MathJax
+        page.route("http*://**", lambda route: (refused.append(route.request.url), route.abort()))
         page.goto(feedback.as_uri())
+        page.wait_for_function("() => document.querySelectorAll('.MathJax, .MathJax_Display').length > 0",
+                               timeout=30000)
+        assert not [url for url in refused if "mathjax" in url.lower()]
         hidden = page.get_by_text("This looks like a classic mistake").last
         hidden.scroll_into_view_if_needed()
         assert flipped.says in page.inner_text("body")
         page.screenshot(path=shots / "feedback-named-mistake.png")
+        page.locator(".MathJax").first.scroll_into_view_if_needed()
+        page.screenshot(path=shots / "feedback-maths-offline.png")
         browser.close()
