@@ -171,7 +171,7 @@ def named(log, catalogue):
     return None
 
 
-_WITHOUT_ARGUMENTS = {}  # variant -> its result, for variants called without arguments (model builders)
+_WITHOUT_ARGUMENTS = {}  # (file, variant's name) -> its result, for variants called without arguments (model builders)
 
 
 def _agrees(variant, call):
@@ -179,9 +179,10 @@ def _agrees(variant, call):
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if not call.args and not call.kwargs:  # built once per process: a Keras model takes a second
-                if variant not in _WITHOUT_ARGUMENTS:
-                    _WITHOUT_ARGUMENTS[variant] = variant()
-                return same(_WITHOUT_ARGUMENTS[variant], call.result)
+                key = (variant.__code__.co_filename, variant.__name__)  # the catalogue is loaded anew per notebook
+                if key not in _WITHOUT_ARGUMENTS:
+                    _WITHOUT_ARGUMENTS[key] = variant()
+                return same(_WITHOUT_ARGUMENTS[key], call.result)
             args, kwargs = _isolated(call.args), _isolated(call.kwargs)
             return same(variant(*args, **kwargs), call.result) and _same_changes(call, args, kwargs)
     except Exception:  # the variant cannot run on these arguments: it is not this mistake
