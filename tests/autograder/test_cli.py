@@ -148,8 +148,8 @@ def test_validate_prints_whole_messages_and_nothing_else(solved_nb, tmp_path):
 
     report = io.StringIO()
     assert validate(wrong, timeout=10, stream=report) is False
-    assert any(line.startswith("    relu") and line.endswith(": " + str(expected.value))
-               for line in report.getvalue().splitlines()), report.getvalue()
+    unwrapped = " ".join(line.strip() for line in report.getvalue().splitlines())
+    assert f"relu: {expected.value}" in unwrapped, report.getvalue()
     assert not any(line.endswith("...") for line in report.getvalue().splitlines())
 
     script = _run("validate", str(wrong), cwd=tmp_path)
@@ -169,9 +169,9 @@ def test_validate_opens_with_a_summary_and_one_line_per_failure(solved_nb, tmp_p
     assert validate(path, timeout=10, stream=report) is False
     lines = report.getvalue().splitlines()
     assert lines[1] == f"2 of {tests} checks fail: relu, zero_pad", lines
-    failures = [line for line in lines if line.startswith("    ")]
+    failures = [line for line in lines if line.startswith("    ") and not line.startswith("        ")]
     assert [line.split(":")[0].strip() for line in failures] == ["relu", "zero_pad"], lines
-    assert all("expected" in line or "differ" in line for line in failures), lines
+    assert all(len(line) <= 104 for line in lines[1:]), lines  # long lines wrap, none is cut
     text = report.getvalue()
     assert "Traceback" not in text and "def " not in text and "checks.assert" not in text
     assert "The following cell failed" not in text
@@ -195,8 +195,9 @@ def test_the_lab_validate_button_shows_the_summary(solved_nb, tmp_path, monkeypa
     assert len(failed) == 1  # the dialog's "The following cell failed:" header once, not once per check
     assert re.fullmatch(r"2 of \d+ checks fail: relu, zero_pad", failed[0]["source"]), failed[0]["source"]
     lines = failed[0]["raw_error"].split("\n")
-    assert [line.split(":")[0] for line in lines] == ["relu", "zero_pad"], lines
-    assert lines[0].startswith("relu: visible tests: relu(") and "Traceback" not in failed[0]["raw_error"], lines
+    assert [line.split(":")[0] for line in lines if not line.startswith(" ")] == ["relu", "zero_pad"], lines
+    assert lines[0].startswith("relu: relu(") and "Traceback" not in failed[0]["raw_error"], lines
+    assert all(len(line) <= 100 for line in lines), lines  # the dialog does not wrap: the lines do
 
 
 @pytest.mark.slow
