@@ -59,9 +59,13 @@ $(LAB_OVERRIDES): jupyter/lab-overrides.json $(STAMP)
 # The student tree: release notebooks (stubs and visible tests, never solutions or hidden tests)
 # generated from course/ by nbgrader, plus the course map. Only missing assignments are generated,
 # so a learner's answers are never overwritten; delete student/<assignment> for a fresh copy.
+# The Lab's Validate button reads $(STUDENT)/nbgrader_config.py: written on every run, whether or
+# not an assignment was generated, so that a tree made before it (or without it) gets it too.
 student: $(STAMP)
 	$(if $(MISSING),$(BIN)/cnn-course release --quiet --to $(STUDENT) $(MISSING))
 	test -f $(STUDENT)/index.ipynb || cp course/index.ipynb $(STUDENT)/index.ipynb
+	$(BIN)/python -c 'import sys; from autograder.course.validate import CONFIG_FILE; open(sys.argv[1], "w").write(CONFIG_FILE)' \
+		$(STUDENT)/nbgrader_config.py
 	mkdir -p .exchange  # the Assignments tab's exchange on this machine (jupyter/own-machine/), empty
 
 # JupyterLab runs inside LAB_DIR: nbgrader's formgrader reads the nbgrader_config.py found there.

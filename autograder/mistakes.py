@@ -42,12 +42,16 @@ class Mistake:
             names a notebook's imports give (``np``, ``keras``), so that it runs in a notebook too.
         says: one line to the student, naming the mistake ("the kernel is flipped: ...").
         section: the section of the notebook to reread ("4. Cross-correlation or convolution?").
+        by_result: whether the result tells the mistake apart. False for a variant that trains a
+            network (its model differs from the student's only in weights that depend on the run):
+            the tests must still catch it, but it is never named, and never run in the grader.
     """
 
     function: str
     variant: Callable
     says: str
     section: str
+    by_result: bool = True
 
     @property
     def key(self):
@@ -106,6 +110,7 @@ class Call:
     kwargs: dict
     result: object
     raised: bool = False
+    after: tuple = None  # (args, kwargs) after the call, copied
 
 
 class CallLog:
@@ -131,6 +136,7 @@ class Recorded:
         self.log.calls.append(call)
         call.result = self.function(*args, **kwargs)
         call.raised = False
+        call.after = (copied(args), copied(kwargs))
         return call.result
 
     @property
@@ -151,26 +157,51 @@ class Recorded:
 
 
 def named(log, catalogue):
-    """The mistake whose variant returns what the student's function returned, on every call of
-    the function called last, or None (also when that call raised: there is no result to match).
-    ``catalogue``: function name -> mistakes."""
+    """The mistake whose variant returns what the student's function returned, and leaves the
+    arguments it changes in place (``train_step``'s ``params``) as the student's function left them,
+    on every call of the function called last; or None (also when that call raised: there is no result to
+    match). Only mistakes named ``by_result`` are tried. ``catalogue``: function name -> mistakes."""
     if log is None or not log.calls or log.calls[-1].raised:
         return None
     last = log.calls[-1].function
     calls = [call for call in log.calls if call.function == last]
     for mistake in catalogue.get(last, []):
-        if all(_agrees(mistake.variant, call) for call in calls):
+        if mistake.by_result and all(_agrees(mistake.variant, call) for call in calls):
             return mistake
     return None
+
+
+_WITHOUT_ARGUMENTS = {}  # (file, variant's name) -> its result, for variants called without arguments (model builders)
 
 
 def _agrees(variant, call):
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return same(variant(*_isolated(call.args), **_isolated(call.kwargs)), call.result)
+            if not call.args and not call.kwargs:  # built once per process: a Keras model takes a second
+                key = (variant.__code__.co_filename, variant.__name__)  # the catalogue is loaded anew per notebook
+                if key not in _WITHOUT_ARGUMENTS:
+                    _WITHOUT_ARGUMENTS[key] = variant()
+                return same(_WITHOUT_ARGUMENTS[key], call.result)
+            args, kwargs = _isolated(call.args), _isolated(call.kwargs)
+            return same(variant(*args, **kwargs), call.result) and _same_changes(call, args, kwargs)
     except Exception:  # the variant cannot run on these arguments: it is not this mistake
         return False
+
+
+def _same_changes(call, args, kwargs):
+    """Whether each argument the variant changed in place (as ``train_step`` changes ``params``) ended
+    as the student's call left it. Arguments the variant leaves alone are not compared: a function
+    that changes its input by mistake is still matched on the input it was given. Only arrays,
+    dicts and lists count, the arguments whose changes a graded call copies back from the kernel
+    (a Keras model that ``freeze_up_to`` changes is compared by its result)."""
+    if call.after is None:
+        return True
+    before = [*call.args, *call.kwargs.values()]
+    after = [*call.after[0], *call.after[1].values()]
+    theirs = [*args, *kwargs.values()]
+    return all(same(mine, now) for was, now, mine in zip(before, after, theirs)
+               if isinstance(was, (np.ndarray, dict, list)) and not same(was, mine))
 
 
 def same(a, b, rtol=1e-4, atol=1e-6):

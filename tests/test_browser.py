@@ -329,7 +329,8 @@ def test_instructor_lab_has_nbgrader_tools(instructor_page):
 
 def test_validate_button_opens_with_the_summary(student_page):
     """Does the Lab's Validate button (nbgrader's own, with the student tree's nbgrader_config.py)
-    open with "N of M checks fail: ..." and show one line per failure, no traceback?"""
+    open with "N of M checks fail: ..." once and show one line per failure, no traceback and no
+    header repeated for each failed test?"""
     page = student_page
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
     page.wait_for_function("() => document.body.innerText.includes('| Idle')")
@@ -339,4 +340,7 @@ def test_validate_button_opens_with_the_summary(student_page):
     text = dialog.inner_text()
     assert re.search(r"\d+ of \d+ checks fail: dense_layer_weights, conv_single_step, correlate2d", text), text
     assert "not written yet" in text and "Traceback" not in text and "checks.assert" not in text
+    assert text.count("The following cell failed") == 1, text  # nbgrader's header once, not once per check
+    assert text.count("checks fail:") == 1, text
+    assert re.search(r"^correlate2d: NotImplementedError: not written yet", text, re.M), text
     _snap(dialog.locator(".jp-Dialog-content"), "validate-summary")

@@ -108,3 +108,18 @@ def test_course_settings_switch_off_jupyter_news():
     settings = json.loads(overrides.read_text())
     assert settings == json.loads((ROOT / "jupyter" / "lab-overrides.json").read_text())
     assert settings["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+
+
+def test_make_lab_writes_the_validate_config_without_generating(tmp_path):
+    """Does ``make lab``'s student tree get the Validate button's nbgrader_config.py even when every
+    assignment is already there (a tree from before, so nothing is generated), and is it the course's?"""
+    from autograder.course.validate import CONFIG_FILE
+
+    student = tmp_path / "student"
+    (student / "01-edge-detection").mkdir(parents=True)
+    done = subprocess.run(["make", "--no-print-directory", "student", f"STUDENT={student}",
+                           "ASSIGNMENTS=01-edge-detection"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "cnn-course release" not in done.stdout  # nothing generated
+    assert (student / "nbgrader_config.py").read_text() == CONFIG_FILE
+    assert list((student / "01-edge-detection").iterdir()) == []  # the student's folder untouched

@@ -20,8 +20,8 @@ from autograder.judge.testcells import bound_names, is_solution_cell
 from autograder.mistakes import CallLog, Mistake, by_function, load, named, same
 
 
-CATALOGUED = ["01-edge-detection", "02-padding-and-stride", "03-pooling", "04-backpropagation",
-              "07-transfer-learning"]
+CATALOGUED = ["01-edge-detection", "02-padding-and-stride", "03-pooling", "04-backpropagation", "05-mnist",
+              "06-cifar10", "07-transfer-learning"]
 
 
 def _source(assignment):
@@ -63,10 +63,15 @@ def test_every_section_to_reread_is_a_heading_of_the_notebook(assignment):
 
 @pytest.mark.parametrize("assignment", CATALOGUED)
 def test_variants_run_alone_as_a_students_cell(assignment):
-    """Does each variant's source, run with only the names a notebook imports, define the function?"""
+    """Does each variant's source, run with only the names the notebook's imports give (its first code
+    cell, and Keras where the notebook builds models), define the function?"""
     mistakes = load(COURSE_SOURCE / assignment)
-    imports = {"np": np} | ({"keras": mistakes[0].variant.__globals__["keras"],
-                             "tf": mistakes[0].variant.__globals__["tf"]} if "keras" in mistakes[0].variant.__globals__ else {})
+    first = next(cell.source for cell in _source(assignment).cells if cell.cell_type == "code")
+    imports = {}
+    exec(compile(first, "imports", "exec"), imports)
+    if "keras" in mistakes[0].variant.__globals__:
+        imports |= {"keras": mistakes[0].variant.__globals__["keras"]}
+        imports |= {"tf": mistakes[0].variant.__globals__["tf"]} if "tf" in mistakes[0].variant.__globals__ else {}
     for mistake in mistakes:
         namespace = dict(imports)
         exec(compile(mistake.source(), mistake.key, "exec"), namespace)
@@ -135,6 +140,53 @@ def test_calls_are_logged_with_copies_of_their_arguments():
     assert named(log, CATALOGUE) is FLIPPED
 
 
+def _step(params, learning_rate):
+    params["w"] = params["w"] - learning_rate
+    return 0.5
+
+
+def _step_doubled(params, learning_rate):
+    params["w"] = params["w"] - 2 * learning_rate
+    return 0.5
+
+
+def test_a_mistake_is_named_only_if_it_changes_the_arguments_as_the_student_did():
+    """train_step returns the loss and changes params in place: two mistakes with the same loss are
+    told apart by what they leave in params."""
+    wrong_way = Mistake("train_step", _step_doubled, "doubled", "Exercise 1: one training step")
+    right_way = Mistake("train_step", _step, "as the student did", "Exercise 1: one training step")
+    log = CallLog()
+    log.wrap("train_step", _step)({"w": np.ones(3)}, 0.1)
+    assert named(log, by_function([wrong_way, right_way])) is right_way
+    assert named(log, by_function([wrong_way])) is None
+
+
+def test_a_mistake_not_told_by_its_result_is_never_named():
+    """A variant that trains (by_result=False) is never run to name a failure, even where it would agree."""
+    trains = Mistake("correlate2d", _flipped, "the kernel is flipped", "4, Cross-correlation or convolution?",
+                     by_result=False)
+    log = CallLog()
+    log.wrap("correlate2d", _flipped)(IMAGE, KERNEL)
+    assert named(log, by_function([trains])) is None
+    assert named(log, by_function([trains, FLIPPED])) is FLIPPED
+
+
+def test_a_variant_without_arguments_is_built_once():
+    """A model builder's variant (no arguments) runs once per grading process, not once per failed
+    test, nor once per notebook (whose grading loads the catalogue anew)."""
+    built = []
+    for _ in range(3):
+        catalogue = {"built": built}
+        exec(compile("def build_twice_as_wide():\n    built.append(1)\n    return [64, 64]\n", "catalogue",
+                     "exec"), catalogue)
+        wide = Mistake("build_net", catalogue["build_twice_as_wide"], "twice as wide", "Exercise 3")
+        for _ in range(2):
+            log = CallLog()
+            log.wrap("build_net", lambda: [64, 64])()
+            assert named(log, by_function([wide])) is wide
+    assert len(built) == 1
+
+
 def test_same_compares_results_by_value_and_structure():
     assert same((np.ones(3), 2), (np.ones(3) + 1e-9, 2))
     assert not same(np.ones(3), np.ones(4))
@@ -189,8 +241,9 @@ def test_the_catalogue_is_never_released(tmp_path):
 
 # Mistakes no result can name: the check says what happened itself (an argument changed in place,
 # an exception with its line), or the result is random (dropout left on).
+# Mistakes that train a network (by_result=False) are never named.
 UNNAMED = {"numerical_dlogits_not_restored", "dense_forward_not_flattened", "correlate2d_square_kernel",
-           "bottleneck_features_training_mode"}
+           "bottleneck_features_training_mode", "dropout_backward_inference_left_out", "split_validation_seed_ignored"}
 
 
 @pytest.mark.slow
@@ -202,8 +255,9 @@ def test_every_mistake_is_caught_by_its_own_hidden_tests_and_named(assignment):
     print(table(assignment, catches))
     assert catches
     assert [c.mistake.key for c in catches if not c.caught] == [], table(assignment, catches)
-    assert [c.mistake.key for c in catches if not c.named_in and c.mistake.key not in UNNAMED] == [], \
-        table(assignment, catches)
+    assert [c.mistake.key for c in catches if not c.named_in and c.mistake.key not in UNNAMED
+            and c.mistake.by_result] == [], table(assignment, catches)
+    assert [c.mistake.key for c in catches if c.named_in and not c.mistake.by_result] == []
 
 
 CHECKED_CELL = """
@@ -331,11 +385,31 @@ def test_class_report(graded_class, tmp_path):
     path = tmp_path / "report.html"
     assert cli.main(["report", "--course-dir", str(course.root), "--to", str(path), assignment]) == 0
     page = path.read_text()
-    assert page.count("<img alt='' src='data:image/png;base64,") == 3  # scores, pass rates, times
+    alts = re.findall(r"<img alt='([^']*)' src='data:image/png;base64,", page)
+    assert len(alts) == 3  # scores, pass rates, times
+    # the missing notebook scores 0 too; the flipped kernel's 7 is the median
+    assert alts[0] == "Histogram of 5 scores out of 13: lowest 0, median 7, highest 13.", alts[0]
+    assert alts[1].startswith("Bar chart of the share of graded submissions with full points on each of ")
+    assert "test_correlate2d_hidden 50%" in alts[1]  # the flipped kernel and the blank notebook fail it
     assert f"<td class=''>{flipped.says}</td><td class='n'>1</td>" in page.replace("&#x27;", "'")
     assert "<td class=''>nobody</td><td class=''>missing</td>" in page
     assert "correlate2d is 100% like the reference solution" in page
     assert "Median" in page and "5 students" in page
+
+
+def test_report_plots_say_what_they_show():
+    """Does each plot's alt text say what it shows, with its numbers where they are few?"""
+    from autograder.course import report
+
+    histogram = report._histogram([2.0, 7.5, 13.0, 13.0], "score", "scores out of 13", 13)
+    assert "alt='Histogram of 4 scores out of 13: lowest 2, median 13, highest 13.'" in histogram
+    bars = report._bars([("test_a", 1.0), ("test_b", 0.25)])
+    assert "alt='Bar chart of the share of graded submissions with full points on each of 2 tests: " \
+           "test_a 100%, test_b 25%.'" in bars
+    many = report._bars([(f"test_{i:02d}", i / 20) for i in range(20)])
+    alt = re.search(r"alt='([^']*)'", many).group(1)
+    assert "each of 20 tests: the 12 lowest are test_00 0%, test_01 5%" in alt and "test_12" not in alt
+    assert report._histogram([], "seconds", "grading times in seconds") == "<p class='none'>None yet.</p>"
 
 
 @pytest.mark.slow
@@ -364,9 +438,16 @@ def test_report_and_feedback_in_chromium(graded_class, tmp_path):
         assert all(images.nth(i).evaluate("img => img.naturalWidth > 100") for i in range(3))
         assert flipped.says in page.inner_text("body")
         page.screenshot(path=shots / "report.png", full_page=True)
+        refused = []  # the feedback page with no network: its maths from the course's own MathJax
+        page.route("http*://**", lambda route: (refused.append(route.request.url), route.abort()))
         page.goto(feedback.as_uri())
+        page.wait_for_function("() => document.querySelectorAll('.MathJax, .MathJax_Display').length > 0",
+                               timeout=30000)
+        assert not [url for url in refused if "mathjax" in url.lower()]
         hidden = page.get_by_text("This looks like a classic mistake").last
         hidden.scroll_into_view_if_needed()
         assert flipped.says in page.inner_text("body")
         page.screenshot(path=shots / "feedback-named-mistake.png")
+        page.locator(".MathJax").first.scroll_into_view_if_needed()
+        page.screenshot(path=shots / "feedback-maths-offline.png")
         browser.close()

@@ -3,7 +3,8 @@
 For each assignment: the histogram of scores, the pass rate of each test, the classic mistakes the
 failed tests named (with how many students made each), the grading time per submission, the failed
 and missing submissions, and the possible copies. Plots are PNG images inside the page, which
-needs nothing else to open.
+needs nothing else to open; each has alt text that says what it shows, with its numbers where
+they are few, for a reader who cannot see it.
 """
 
 import base64
@@ -26,6 +27,8 @@ h1 { font-size: 1.6em; } h2 { border-bottom: 2px solid #ccc; margin-top: 2em; }
 table { border-collapse: collapse; } td, th { padding: 0.2em 0.8em; border-bottom: 1px solid #ddd; text-align: left; }
 td.n { text-align: right; } .none { color: #666; }
 """
+
+SHORT = 12  # a bar chart of up to this many tests lists every rate in its alt text, else the lowest
 
 
 def write_report(course, path=None, assignments=None):
@@ -54,11 +57,12 @@ def _section(course, table, students):
     trouble = [(s, r.status, "; ".join(notes.read(course.root, table.name, s)))
                for s, r in sorted(results.items()) if r.status in (MISSING, FAILED)]
     return (f"<h2>{html.escape(table.name)}</h2><div class='row'>"
-            f"<div><h3>Scores (out of {table.max_score:g})</h3>{_histogram(scores, 'score', table.max_score)}</div>"
+            f"<div><h3>Scores (out of {table.max_score:g})</h3>"
+            f"{_histogram(scores, 'score', f'scores out of {table.max_score:g}', table.max_score)}</div>"
             f"<div><h3>Pass rate of each test</h3>{_bars(passing)}</div></div>"
             f"<div class='row'><div><h3>Classic mistakes made</h3>"
             f"{_table(['mistake', 'students'], found.most_common())}</div>"
-            f"<div><h3>Grading time per submission</h3>{_histogram(list(seconds.values()), 'seconds')}"
+            f"<div><h3>Grading time per submission</h3>{_histogram(list(seconds.values()), 'seconds', 'grading times in seconds')}"
             f"{_median(seconds)}</div></div>"
             f"<div class='row'><div><h3>Failed and missing submissions</h3>"
             f"{_table(['student', 'status', 'notes'], trouble)}</div>"
@@ -76,7 +80,7 @@ def _mistakes(course, assignment, student):
     return found
 
 
-def _figure(draw, height=3.0):
+def _figure(draw, alt, height=3.0):
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(6, height), dpi=90)
@@ -85,10 +89,12 @@ def _figure(draw, height=3.0):
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     plt.close(figure)
-    return f"<img alt='' src='data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}'>"
+    return (f"<img alt='{html.escape(alt, quote=True)}' "
+            f"src='data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}'>")
 
 
-def _histogram(values, label, most=None):
+def _histogram(values, label, what, most=None):
+    """A histogram of ``values`` (x axis ``label``); its alt text names ``what`` it counts."""
     if not values:
         return "<p class='none'>None yet.</p>"
 
@@ -100,7 +106,10 @@ def _histogram(values, label, most=None):
         axes.set_xlabel(label)
         axes.set_ylabel("submissions")
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    return _figure(draw)
+    ordered = sorted(values)
+    alt = (f"Histogram of {len(values)} {what}: lowest {_number(ordered[0])}, median "
+           f"{_number(ordered[len(ordered) // 2])}, highest {_number(ordered[-1])}.")
+    return _figure(draw, alt)
 
 
 def _bars(rates):
@@ -113,7 +122,15 @@ def _bars(rates):
         axes.set_xlim(0, 100)
         axes.set_xlabel("% of graded submissions with full points")
         axes.tick_params(axis="y", labelsize=7)
-    return _figure(draw, height=max(2.5, 0.22 * len(rates)))
+    shown = rates if len(rates) <= SHORT else sorted(rates, key=lambda pair: pair[1])[:SHORT]
+    listed = ", ".join(f"{gid} {rate:.0%}" for gid, rate in shown)
+    alt = (f"Bar chart of the share of graded submissions with full points on each of {len(rates)} tests: "
+           + (listed if len(rates) <= SHORT else f"the {SHORT} lowest are {listed}") + ".")
+    return _figure(draw, alt, height=max(2.5, 0.22 * len(rates)))
+
+
+def _number(value):
+    return f"{value:.1f}" if isinstance(value, float) and not float(value).is_integer() else f"{value:g}"
 
 
 def _median(seconds):

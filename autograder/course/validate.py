@@ -6,12 +6,14 @@ cells that fail and locked cells that were edited. Hidden tests are not in a stu
 so passing validation is necessary for full marks, not sufficient.
 
 The report opens with a summary, "3 of 8 checks fail: correlate2d, apply_kernel_bank, ...", then
-one clean line per failed test, without tracebacks or cells' code. The Lab's Validate button is
-nbgrader's own validator, which cannot be swapped: the course's ``nbgrader_config.py`` in the
-student tree (:func:`lab_config`) gives its ``Execute`` a hook, :class:`FailureSummary`, that
-rewrites each failed test cell, after it ran, into the summary and that line, so that nbgrader's
-dialog shows them. Lines are printed whole (nbgrader cuts them at 90 characters, which loses the
-"expected ..., got ..." end of a check's message), and the kernel's own console (its start-up
+one clean line per failed test ("correlate2d: expected ..."), without tracebacks or cells' code.
+The Lab's Validate button is nbgrader's own validator, which cannot be swapped: the course's
+``nbgrader_config.py`` in the student tree (:func:`lab_config`) gives its ``Execute`` a hook,
+:class:`FailureSummary`, that gathers the failed test cells, after they ran, into one failed cell
+holding the summary and those lines, so that nbgrader's dialog shows its "The following cell
+failed:" header once. A long line wraps onto indented lines rather than being cut (nbgrader cuts
+lines at 90 characters, which loses the "expected ..., got ..." end of a check's message), and the
+kernel's own console (its start-up
 notices, native libraries' logs) is discarded, so that the report is all there is.
 """
 
@@ -19,6 +21,7 @@ import io
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -35,6 +38,7 @@ from autograder.course.validate import lab_config
 
 c.merge(lab_config())
 """
+WIDTH = 100  # characters a report line takes before it wraps: the Lab's dialog shows about 110
 
 
 class QuietKernelManager(AsyncKernelManager):
@@ -48,13 +52,17 @@ class QuietKernelManager(AsyncKernelManager):
 
 
 class FailureSummary:
-    """Hooks of nbgrader's ``Execute`` that rewrite each failed test cell into its name and one line.
+    """Hooks of nbgrader's ``Execute`` that gather the failed test cells into one report.
 
     ``started`` (``on_cell_start``) sees every cell as it starts; ``failed`` (``on_cell_error``)
-    each cell that raised, once its outputs are in. The first failed cell's source opens with the
-    summary ("3 of 8 checks fail: ..."), brought up to date as cells start and fail; each failed
-    cell's error becomes the check's message alone, and its checksum follows its new source. A
-    test cell that the student edited is left as it is, so that nbgrader reports the edit.
+    each cell that raised, once its outputs are in. nbgrader's Lab dialog shows each failed cell
+    under its own "The following cell failed:" header, with its source and its error: so the first
+    failed test cell becomes the whole report, its source the summary ("3 of 8 checks fail: ...")
+    and its error one line per failed check ("relu: relu([-1, 0, 2]): expected ...", wrapped at
+    :data:`WIDTH` with an indent, as the dialog does not wrap), brought up to
+    date as cells start and fail, its checksum following its new source; the other failed cells
+    lose their error, so that the dialog lists the report once. A test cell that the student edited
+    is left as it is, so that nbgrader reports the edit.
     """
 
     def __init__(self):
@@ -92,12 +100,24 @@ class FailureSummary:
     def summarise(self):
         names = list(dict.fromkeys(self.labels[i].split(":")[0] for i in sorted(self.errors)))
         summary = f"{len(self.errors)} of {len(self.labels)} checks fail: {', '.join(names)}"
-        for number, index in enumerate(sorted(self.errors)):
-            cell, line = self.cells[index], self.errors[index]
-            cell.source = (summary + "\n\n" if number == 0 else "") + self.labels[index]
-            cell.outputs = [nbformat.v4.new_output("error", ename="CheckFailed", evalue=line, traceback=[line])]
+        lines = [wrapped for i in sorted(self.errors) for line in
+                 f"{self.labels[i].split(':')[0]}: {_without_name(self.errors[i])}".split("\n")
+                 for wrapped in textwrap.wrap(line, WIDTH, subsequent_indent="    ", break_long_words=False,
+                                              break_on_hyphens=False)]
+        first, *others = sorted(self.errors) or [None]
+        for index in others:
+            self.cells[index].outputs = []
+        if first is not None:
+            cell = self.cells[first]
+            cell.source = textwrap.fill(summary, WIDTH, subsequent_indent="    ")
+            cell.outputs = [nbformat.v4.new_output("error", ename="CheckFailed", evalue=summary, traceback=lines)]
             if "checksum" in cell.metadata.nbgrader:
                 cell.metadata.nbgrader.checksum = compute_checksum(cell)
+
+
+def _without_name(line):
+    """A check's message without the "CheckFailed: " before it (other exceptions keep their name)."""
+    return line[len("CheckFailed: "):] if line.startswith("CheckFailed: ") else line
 
 
 def failure_line(cell):
@@ -126,7 +146,8 @@ def lab_config(limits=None):
 
 
 class WholeLineValidator(Validator):
-    """nbgrader's validator, printing the summary and one line per failed test."""
+    """nbgrader's validator, printing the summary and one line per failed test (as the Lab's dialog
+    shows them, from the one failed cell that :class:`FailureSummary` leaves)."""
 
     def _indent(self, val):
         return "\n".join(self.indent + strip_ansi(line) for line in val.split("\n"))
@@ -136,10 +157,7 @@ class WholeLineValidator(Validator):
             super()._print_num_failed(num_failed)
 
     def _print_error(self, source, error):
-        *summary, label = source.split("\n")
-        if summary:
-            self.stream.write("\n".join(summary).strip() + "\n\n")
-        self.stream.write(f"{label}:\n{self._indent(error)}\n")
+        self.stream.write(f"{source.strip()}\n\n{self._indent(error)}\n")
 
 
 def validate(notebook, timeout=None, stream=None):

@@ -1,7 +1,8 @@
 """Feedback for students: nbgrader's ``generate_feedback`` for a class, in parallel.
 
-Each page gets the course's style (failure messages wrap) and its score table names each test
-cell by its function and kind instead of nbgrader's "Test cell". One student's page failing is a
+Each page gets the course's style (failure messages wrap), maths rendered without the internet
+(``autograder.render.mathjax``), and its score table names each test cell by its function and
+kind instead of nbgrader's "Test cell". One student's page failing is a
 note for that student (``autograder.render.notes``) and stops no one else's.
 """
 
@@ -16,7 +17,7 @@ import nbformat
 from autograder.course.config import Course, Limits, check_step
 from autograder.grading.workers import default_width, worker_pool
 from autograder.judge.testcells import test_labels
-from autograder.render import notes
+from autograder.render import mathjax, notes
 
 
 def generate_feedback(course, assignment, students=None, workers=None, progress=True):
@@ -68,7 +69,7 @@ def _feedback_one(root, source, limits, assignment, student):
         source = course.source / assignment / f"{page.stem}.ipynb"
         labels = test_labels(nbformat.read(str(source), 4)) if source.is_file() else {}
         html = page.read_text(encoding="utf-8").replace("</head>", FEEDBACK_STYLE + "</head>", 1)
-        page.write_text(_mark_verdicts(_name_test_cells(html, labels)), encoding="utf-8")
+        page.write_text(mathjax.offline(_mark_verdicts(_name_test_cells(html, labels))), encoding="utf-8")
 
 
 def _mark_verdicts(html):
