@@ -18,6 +18,7 @@ loop costs the time limit once, not once per test that calls the function.
 
 import builtins
 import contextlib
+import copy
 import os
 import re
 import queue
@@ -32,6 +33,7 @@ from jupyter_core.utils import run_sync
 from autograder.checks import CheckFailed
 from autograder.judge import wire
 from autograder.judge.allowed import BLOCKED, BLOCKED_PATTERN
+from autograder.judge.numpy_only import BREACH, FRAMEWORKS, breach_message
 from autograder.judge.withheld import ReferenceWithheld
 
 NOT_SHOWN = "its message is not shown for hidden tests"
@@ -204,21 +206,27 @@ class KernelLink:
 class StudentFunction:
     """The student's function ``name`` in the kernel, called from a test in the grader."""
 
-    def __init__(self, link, name, mutates=(), substitutes=None, expected=None):
+    def __init__(self, link, name, mutates=(), numpy_only=False):
         self.link, self.__name__ = link, name
         self.mutates = set(mutates)
-        self.substitutes = substitutes or {}
-        self.expected = expected
+        self.numpy_only = numpy_only  # called under autograder.judge.numpy_only's watch
+        self.substitutes = {}
+        self.expected = None
 
     def with_substitutes(self, substitutes):
         """The same function, run with the student's functions named in ``substitutes`` replaced
         by the given references (computed here, on request of the kernel)."""
-        return StudentFunction(self.link, self.__name__, self.mutates, dict(substitutes), self.expected)
+        return self._with(substitutes=dict(substitutes))
 
     def bounded_by(self, expected):
         """The same function, whose results may take at most ``MARGIN`` times the size (and the
         Keras parameters) of ``expected``, the reference's result, before they are refused."""
-        return StudentFunction(self.link, self.__name__, self.mutates, self.substitutes, (expected,))
+        return self._with(expected=(expected,))
+
+    def _with(self, **changes):
+        changed = copy.copy(self)
+        changed.__dict__.update(changes)
+        return changed
 
     def _bounds(self, args, kwargs):
         """(characters, Keras parameters) a reply to a call with these arguments may hold: the
@@ -235,10 +243,12 @@ class StudentFunction:
         test = self.link.ran_past.get(self.__name__)
         if test is not None:
             raise CheckFailed(f"{self.__name__}: not called again: it ran past the time limit in {test}.")
+        request = {"op": "call", "name": self.__name__, "args": list(args), "kwargs": kwargs,
+                   "substitute": sorted(self.substitutes)}
+        if self.numpy_only:
+            request["numpy_only"] = list(FRAMEWORKS)
         try:
-            reply = self.link.request({"op": "call", "name": self.__name__, "args": list(args),
-                                       "kwargs": kwargs, "substitute": sorted(self.substitutes)},
-                                      self.substitutes, *self._bounds(args, kwargs))
+            reply = self.link.request(request, self.substitutes, *self._bounds(args, kwargs))
         except CallTimeout:
             self.link.ran_past[self.__name__] = self.link.test
             raise
@@ -279,6 +289,9 @@ def _student_exception(name, ename, message, hidden):
     blocked = BLOCKED_PATTERN.match(str(message)) if ename == "ModuleNotFoundError" else None
     if blocked:
         return StudentError(ename, BLOCKED.format(module=blocked.group(1)))
+    breach = breach_message(name, str(message)) if ename == BREACH else None
+    if breach:
+        return StudentError("NotAllowed", breach)
     if not hidden:
         return NotImplementedError(message) if ename == "NotImplementedError" else StudentError(ename, message)
     if ename == "NotImplementedError":
