@@ -32,6 +32,7 @@ from jupyter_core.utils import run_sync
 
 from autograder.checks import CheckFailed
 from autograder.judge import wire
+from autograder.judge.bounded import FLOOR, call_within
 from autograder.judge.allowed import BLOCKED, BLOCKED_PATTERN
 from autograder.judge.numpy_only import BREACH, FRAMEWORKS, breach_message
 from autograder.judge.withheld import ReferenceWithheld
@@ -77,14 +78,19 @@ class KernelLink:
         self.hidden = False  # the current test is hidden, or one before it was
         self.test = None  # the grade id of the current test
         self.ran_past = {}  # function name -> the test in which it ran past the time limit
+        self._callback_bytes = FLOOR
         self.connection = None
         self._interrupted = None
 
-    def request(self, payload, callbacks=None, max_chars=RESULT_FLOOR, max_parameters=MAX_PARAMETERS):
+    def request(self, payload, callbacks=None, max_chars=RESULT_FLOOR, max_parameters=MAX_PARAMETERS,
+                callback_bytes=FLOOR):
         """Send one request (a dict, see ``autograder.judge.kernel_calls``) and return the reply dict:
         one longer than ``max_chars``, or with Keras models of more than ``max_parameters``
-        parameters, is refused before it is decoded (``wire.WireError``)."""
+        parameters, is refused before it is decoded (``wire.WireError``). A reference in
+        ``callbacks`` that the kernel asks for may take ``callback_bytes`` of memory here
+        (``autograder.judge.bounded``), and its result no more."""
         self._interrupted = None
+        self._callback_bytes = callback_bytes
         try:
             if self.connection is None:
                 self._connect()
@@ -195,10 +201,18 @@ class KernelLink:
             raise CallTimeout("the function ran past the time limit and did not stop")
 
     def _answer_callback(self, message, callbacks):
-        """Compute the reference that the student's function asked for in place of one of theirs."""
+        """Compute the reference that the student's function asked for in place of one of theirs,
+        on the kernel's arguments: within the memory bound of the call, and refused when its
+        result is larger than that bound."""
         try:
             reference = callbacks[message["callback"]]
-            return {"value": reference(*message["args"], **message["kwargs"])}
+            value = call_within(self._callback_bytes, reference, *message["args"], **message["kwargs"])
+            if wire.size_bound(value) > self._callback_bytes:
+                raise MemoryError(f"the result would take more than {self._callback_bytes} bytes")
+            return {"value": value}
+        except MemoryError as error:
+            return {"error": "MemoryError: the reference was asked for more memory than the test allows "
+                             f"({error})"[:500]}
         except Exception as error:  # the student's call of the reference was wrong
             return {"error": f"{type(error).__name__}: {error}"[:500]}
 
@@ -229,15 +243,16 @@ class StudentFunction:
         return changed
 
     def _bounds(self, args, kwargs):
-        """(characters, Keras parameters) a reply to a call with these arguments may hold: the
-        changed arguments come back too."""
+        """(characters, Keras parameters) a reply to a call with these arguments may hold (the
+        changed arguments come back too), and the bytes a reference it asks for may take here:
+        ``MARGIN`` times the reference's result and the arguments, beyond ``bounded.FLOOR``."""
         arguments = wire.size_bound([list(args), kwargs])
         if self.expected is None:
-            return RESULT_FLOOR + MARGIN * arguments, MAX_PARAMETERS
+            return RESULT_FLOOR + MARGIN * arguments, MAX_PARAMETERS, FLOOR + RESULT_FLOOR + MARGIN * arguments
         (expected,) = self.expected
         parameters = wire.parameter_count(expected)
-        return (MARGIN * (wire.size_bound(expected) + arguments) + 2**16,
-                MARGIN * parameters if parameters else MAX_PARAMETERS)
+        chars = MARGIN * (wire.size_bound(expected) + arguments)
+        return chars + 2**16, MARGIN * parameters if parameters else MAX_PARAMETERS, FLOOR + chars
 
     def __call__(self, *args, **kwargs):
         test = self.link.ran_past.get(self.__name__)

@@ -139,6 +139,21 @@ def test_a_grading_process_past_its_memory_limit_fails_alone():
     assert done.stdout.strip() == "refused", done.stderr
 
 
+def test_a_reference_called_with_huge_arguments_is_refused_within_its_bound():
+    """``call_within``: does a computation whose arguments ask for 300 MiB fail with MemoryError under
+    a 64 MiB bound, while a small one succeeds and the process's own limit is back afterwards?"""
+    import subprocess
+    import sys
+
+    code = ("from autograder.judge.bounded import call_within\nimport numpy as np\n"
+            "print(int(call_within(64 * 2**20, np.ones, 1000).sum()))\n"
+            "try:\n    call_within(64 * 2**20, np.pad, np.ones((2, 5, 7, 4)), ((0, 0), (2828, 2828), (2828, 2828), (0, 0)))\n"
+            "except MemoryError:\n    print('refused')\n"
+            "print(np.ones(300 * 2**20 // 8).size)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["1000", "refused", str(300 * 2**20 // 8)], done.stderr
+
+
 def test_a_function_past_the_time_limit_is_not_called_again(graded):
     """Does relu's hidden test fail at once, naming the test where relu ran past the limit?"""
     hidden = next(c for c in _autograded(graded, "hangs_once").cells
