@@ -217,6 +217,8 @@ def _configured_parameters(config):
     import keras
     from keras.src.backend.common import global_state
 
+    if isinstance(config, dict):  # a compiled model's optimizer would make variables of its own
+        config = {key: value for key, value in config.items() if key != "compile_config"}
     pending = list(global_state.get_global_attribute("uninitialized_variables", []) or [])
     try:
         with keras.StatelessScope(initialize_variables=False):
