@@ -184,8 +184,9 @@ def test_answers_in_other_styles_keep_full_marks(graded):
 
 
 def test_an_exercise_handed_to_another_library_loses_its_points(graded):
-    """02's conv_forward through TensorFlow or cnnlib's private window helper, 04's dense_forward
-    through conv2d_forward, 05's count_params through cnnlib.models or Keras, 06's l2_penalty
+    """02's conv_forward through TensorFlow or cnnlib's private window helper, 04's
+    softmax_cross_entropy through Keras' losses, dense_backward through tf.GradientTape and
+    dense_forward through conv2d_forward, 05's count_params through cnnlib.models or Keras, 06's l2_penalty
     through Keras' regularizer, 07's bottleneck_features through cnnlib.inspection: exactly the
     points of that exercise's tests (and of the exercises built on it) lost, with a note naming
     the culprit?"""

@@ -302,6 +302,17 @@ HANDED_OFF = {
                            "cnnlib.layers._windows, which is withheld"),
     },
     "04-backpropagation": {
+        "keras_losses": ("softmax_cross_entropy", "import keras\none_hot = np.asarray(y, float) if np.ndim(y) == 2 else np.eye(logits.shape[1])[y]\n"
+                         "loss = keras.losses.categorical_crossentropy(one_hot, logits, from_logits=True)\n"
+                         "z = np.exp(logits - logits.max(axis=1, keepdims=True))\n"
+                         "return float(np.mean(loss)), (z / z.sum(axis=1, keepdims=True) - one_hot) / len(logits)",
+                         "imports keras, which is not allowed"),
+        "gradient_tape": ("dense_backward", "import tensorflow as tf\nx_t, W_t = tf.constant(x), tf.constant(W)\n"
+                          "with tf.GradientTape() as tape:\n    tape.watch([x_t, W_t])\n"
+                          "    out = tf.reshape(x_t, (x.shape[0], -1)) @ W_t\n"
+                          "dx, dW = tape.gradient(out, [x_t, W_t], output_gradients=tf.constant(dout))\n"
+                          "return dx.numpy(), dW.numpy(), dout.sum(axis=0)",
+                          "imports tensorflow, which is not allowed"),
         "conv_as_dense": ("dense_forward", "out, _ = layers.conv2d_forward(x.reshape(x.shape[0], 1, 1, -1), W[None, None], b)\n"
                           "return out.reshape(x.shape[0], -1)",
                           "cnnlib.layers.conv2d_forward, which is withheld"),
