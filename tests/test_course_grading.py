@@ -18,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "autograder" / "files"))
 
+from styles import GRADER_BOUND, HANDED_OFF, STYLES  # noqa: E402
 from variants import (  # noqa: E402
     STUB,
     answer,
@@ -39,47 +40,6 @@ ASSIGNMENTS = Course().assignments()
 NUMPY_ONLY = [a for a in ASSIGNMENTS if int(a[:2]) <= 4]
 PROBE = ('import sys\n'
          'print("frameworks loaded:", sorted(m for m in ("jax", "keras", "tensorflow") if m in sys.modules))')
-
-
-PAD = "np.pad(A_prev, ((0, 0), (pad, pad), (pad, pad), (0, 0)))"
-# Correct answers in other styles than the solution's: each keeps full marks.
-STYLES = {
-    "02-padding-and-stride": {
-        "vectorised": {
-            "zero_pad": "out = np.zeros((X.shape[0], X.shape[1] + 2 * pad, X.shape[2] + 2 * pad, X.shape[3]))\n"
-                        "out[:, pad:pad + X.shape[1], pad:pad + X.shape[2], :] = X\nreturn out",
-            "conv_forward": f"A_pad = {PAD}\n"
-                            "windows = np.lib.stride_tricks.sliding_window_view(A_pad, W.shape[:2], axis=(1, 2))\n"
-                            "return np.einsum('nijchw,hwck->nijk', windows[:, ::stride, ::stride], W) + b"},
-        "cs231n": {  # im2col: every window a row, one matrix product
-            "conv_forward": "N, H, Wd, C = A_prev.shape\nHH, WW, _, F = W.shape\n"
-                            "Ho, Wo = 1 + (H + 2 * pad - HH) // stride, 1 + (Wd + 2 * pad - WW) // stride\n"
-                            f"x_pad = {PAD}\ncols = np.empty((N, Ho, Wo, HH * WW * C))\n"
-                            "for i in range(Ho):\n    for j in range(Wo):\n"
-                            "        cols[:, i, j, :] = x_pad[:, i * stride:i * stride + HH, j * stride:j * stride + WW, :]"
-                            ".reshape(N, -1)\n"
-                            "return (cols.reshape(-1, HH * WW * C).dot(W.reshape(-1, F)) + b).reshape(N, Ho, Wo, F)"},
-    },
-    "03-pooling": {
-        "vectorised": {
-            "pool_forward": "windows = np.lib.stride_tricks.sliding_window_view(A_prev, (size, size), axis=(1, 2))\n"
-                            "windows = windows[:, ::stride, ::stride]\n"
-                            "return windows.max(axis=(-2, -1)) if mode == 'max' else windows.mean(axis=(-2, -1))"},
-    },
-}
-# An exercise handed to another library, or to a private helper of cnnlib: it loses the points of
-# that exercise (as if it were not written), with a note naming what it used.
-HANDED_OFF = {
-    "02-padding-and-stride": {
-        "tf_conv": ("conv_forward", "import tensorflow as tf\n"
-                    "return tf.nn.conv2d(A_prev, W, stride, [[0, 0], [pad, pad], [pad, pad], [0, 0]]).numpy() + b",
-                    "imports tensorflow, which is not allowed"),
-        "windows_helper": ("conv_forward", f"A_pad = {PAD}\n"
-                           "windows = layers._windows(A_pad, W.shape[:2], stride)\n"
-                           "return np.einsum('nijchw,hwck->nijk', windows, W) + b",
-                           "cnnlib.layers._windows, which is withheld"),
-    },
-}
 
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
@@ -107,6 +67,8 @@ def graded(request, tmp_path_factory):
         nbformat.write(styled, folder / f"style_{style}.ipynb")
     for name, (function, body, _) in HANDED_OFF.get(assignment, {}).items():
         nbformat.write(answer(source, function, body), folder / f"handed_{name}.ipynb")
+    for name, (function, body, _) in GRADER_BOUND.get(assignment, {}).items():
+        nbformat.write(answer(source, function, body), folder / f"bound_{name}.ipynb")
     if assignment in NUMPY_ONLY:
         probe = nbformat.from_dict(source)
         probe.cells.append(nbformat.v4.new_code_cell(PROBE))
@@ -211,7 +173,9 @@ def test_numpy_assignments_grade_without_loading_tensorflow(graded):
 
 
 def test_answers_in_other_styles_keep_full_marks(graded):
-    """Vectorised and CS231n-style answers (the solutions are loops): every point, no note?"""
+    """Loops, vectorised and CS231n-style answers of the NumPy exercises (06's under the watch of
+    its NumPy-only exercises), and Keras builders with activation= arguments, Activation layers or
+    the functional API: every point, no note?"""
     _, assignment, source, _, _, results = graded
     maximum = sum(c.metadata["nbgrader"]["points"] for c in graded_cells(source).values())
     for style in STYLES.get(assignment, {}):
@@ -220,8 +184,12 @@ def test_answers_in_other_styles_keep_full_marks(graded):
 
 
 def test_an_exercise_handed_to_another_library_loses_its_points(graded):
-    """conv_forward through TensorFlow, or through cnnlib's private window helper: exactly the points
-    of conv_forward's tests (and of the exercises built on it) lost, with a note naming the culprit?"""
+    """02's conv_forward through TensorFlow or cnnlib's private window helper, 04's
+    softmax_cross_entropy through Keras' losses, dense_backward through tf.GradientTape and
+    dense_forward through conv2d_forward, 05's count_params through cnnlib.models or Keras, 06's l2_penalty
+    through Keras' regularizer, 07's bottleneck_features through cnnlib.inspection: exactly the
+    points of that exercise's tests (and of the exercises built on it) lost, with a note naming
+    the culprit?"""
     course, assignment, source, _, _, results = graded
     maximum = sum(c.metadata["nbgrader"]["points"] for c in graded_cells(source).values())
     for name, (function, _, note) in HANDED_OFF.get(assignment, {}).items():
@@ -229,3 +197,15 @@ def test_an_exercise_handed_to_another_library_loses_its_points(graded):
         assert _total(result) == maximum - _points_lost(source, function), (name, result["notes"])
         lines = notes.read(course.root, assignment, f"handed_{name}")
         assert any(note in line for line in lines), (name, lines)
+
+
+def test_a_reference_asked_for_on_huge_arguments_costs_only_those_tests(graded):
+    """conv_forward that, only while the grader computes zero_pad for it, asks for zero_pad with
+    pad=1500 (half a gigabyte): refused within the test's memory bound, losing exactly the points
+    of the test that substitutes zero_pad?"""
+    _, assignment, source, _, _, results = graded
+    maximum = sum(c.metadata["nbgrader"]["points"] for c in graded_cells(source).values())
+    for name, (_, _, tests) in GRADER_BOUND.get(assignment, {}).items():
+        lost = sum(graded_cells(source)[test].metadata["nbgrader"]["points"] for test in tests)
+        result = results[f"bound_{name}"]
+        assert result["status"] == "graded" and _total(result) == maximum - lost, (name, result["notes"])

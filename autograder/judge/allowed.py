@@ -16,7 +16,9 @@ A source notebook declares, next to ``cnn_course.withheld``, what its graded ker
   (``autograder.judge.withheld``), and with it each private helper that no allowed function uses,
   but the library's plumbing (``LIBRARY_PLUMBING``: quieting TensorFlow's logs, fast mode).
 
-A notebook without ``imports`` has only its ``withheld`` list.
+A notebook without ``imports`` has only its ``withheld`` list. A notebook whose kernel must keep
+Keras (05-07) names its NumPy exercises in ``numpy_only`` instead: ``autograder.judge.numpy_only``
+keeps the frameworks out of those calls.
 """
 
 import importlib.machinery

@@ -48,6 +48,7 @@ class TestHarness:
         first_cell: the source of the notebook's first code cell (its imports), run here first.
         answers: names bound by the notebook's solution cells.
         mutates: function name -> arguments it may change in place.
+        numpy_only: names of the functions graded as NumPy alone (``autograder.judge.numpy_only``).
         cell_timeout: seconds a test cell may take, its calls into the kernel included.
         output_chars: characters of printed output kept per test cell.
         settle_timeout: seconds a kernel gets to stop after a timed-out call is interrupted.
@@ -56,10 +57,11 @@ class TestHarness:
     """
 
     def __init__(self, executor, first_cell, answers, mutates, cell_timeout, output_chars, settle_timeout,
-                 mistakes=None):
+                 mistakes=None, numpy_only=()):
         self.link = KernelLink(executor, settle_timeout)
         self.answers = set(answers)
         self.mutates = mutates
+        self.numpy_only = set(numpy_only)
         self.cell_timeout = cell_timeout
         self.output_chars = output_chars
         self.mistakes = mistakes or {}
@@ -128,7 +130,7 @@ class TestHarness:
         for name in sorted(free_names(source) & self.answers):
             reply = self.link.request({"op": "lookup", "name": name})
             if reply.get("kind") == "function":
-                function = StudentFunction(self.link, name, self.mutates.get(name, ()))
+                function = StudentFunction(self.link, name, self.mutates.get(name, ()), name in self.numpy_only)
                 self.namespace[name] = log.wrap(name, function) if name in self.mistakes else function
             elif reply.get("kind") == "value":
                 self.namespace[name] = reply["value"]

@@ -21,7 +21,9 @@ Requests:
   matched to parameter names, and those the function changed in place come back. While the call
   runs, each name in ``substitute`` is rebound to a function that asks the grader for the
   reference: it sends ``{"callback": name, "args": [...], "kwargs": {...}}`` and reads
-  ``{"value": V}`` or ``{"error": message}``.
+  ``{"value": V}`` or ``{"error": message}``. With ``"numpy_only": [modules]``, the call runs
+  under ``autograder.judge.numpy_only.Watch``: entering those modules' code fails it, with
+  ``{"error": ["FrameworkUsed", what]}``.
 """
 
 import hashlib
@@ -31,6 +33,9 @@ import socket
 import numpy as np
 
 from autograder.judge import wire
+from autograder.judge.numpy_only import Watch
+
+_watches = {}  # frameworks -> the Watch of this kernel (it keeps what it learnt of each code object)
 
 
 def serve(path, token):
@@ -84,8 +89,14 @@ def _call(namespace, request, connection):
     saved = {name: namespace.get(name) for name in request.get("substitute", [])}
     for name in saved:
         namespace[name] = _callback(name, connection)
+    frameworks = tuple(request.get("numpy_only") or ())
     try:
-        result = function(*args, **kwargs)
+        if frameworks:
+            if frameworks not in _watches:
+                _watches[frameworks] = Watch(frameworks)
+            result = _watches[frameworks].run(function, *args, **kwargs)
+        else:
+            result = function(*args, **kwargs)
     finally:
         for name, value in saved.items():
             namespace[name] = value

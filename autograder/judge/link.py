@@ -18,6 +18,7 @@ loop costs the time limit once, not once per test that calls the function.
 
 import builtins
 import contextlib
+import copy
 import os
 import re
 import queue
@@ -31,7 +32,9 @@ from jupyter_core.utils import run_sync
 
 from autograder.checks import CheckFailed
 from autograder.judge import wire
+from autograder.judge.bounded import FLOOR, call_within
 from autograder.judge.allowed import BLOCKED, BLOCKED_PATTERN
+from autograder.judge.numpy_only import BREACH, FRAMEWORKS, breach_message
 from autograder.judge.withheld import ReferenceWithheld
 
 NOT_SHOWN = "its message is not shown for hidden tests"
@@ -75,14 +78,19 @@ class KernelLink:
         self.hidden = False  # the current test is hidden, or one before it was
         self.test = None  # the grade id of the current test
         self.ran_past = {}  # function name -> the test in which it ran past the time limit
+        self._callback_bytes = FLOOR
         self.connection = None
         self._interrupted = None
 
-    def request(self, payload, callbacks=None, max_chars=RESULT_FLOOR, max_parameters=MAX_PARAMETERS):
+    def request(self, payload, callbacks=None, max_chars=RESULT_FLOOR, max_parameters=MAX_PARAMETERS,
+                callback_bytes=FLOOR):
         """Send one request (a dict, see ``autograder.judge.kernel_calls``) and return the reply dict:
         one longer than ``max_chars``, or with Keras models of more than ``max_parameters``
-        parameters, is refused before it is decoded (``wire.WireError``)."""
+        parameters, is refused before it is decoded (``wire.WireError``). A reference in
+        ``callbacks`` that the kernel asks for may take ``callback_bytes`` of memory here
+        (``autograder.judge.bounded``), and its result no more."""
         self._interrupted = None
+        self._callback_bytes = callback_bytes
         try:
             if self.connection is None:
                 self._connect()
@@ -193,10 +201,18 @@ class KernelLink:
             raise CallTimeout("the function ran past the time limit and did not stop")
 
     def _answer_callback(self, message, callbacks):
-        """Compute the reference that the student's function asked for in place of one of theirs."""
+        """Compute the reference that the student's function asked for in place of one of theirs,
+        on the kernel's arguments: within the memory bound of the call, and refused when its
+        result is larger than that bound."""
         try:
             reference = callbacks[message["callback"]]
-            return {"value": reference(*message["args"], **message["kwargs"])}
+            value = call_within(self._callback_bytes, reference, *message["args"], **message["kwargs"])
+            if wire.size_bound(value) > self._callback_bytes:
+                raise MemoryError(f"the result would take more than {self._callback_bytes} bytes")
+            return {"value": value}
+        except MemoryError as error:
+            return {"error": "MemoryError: the reference was asked for more memory than the test allows "
+                             f"({error})"[:500]}
         except Exception as error:  # the student's call of the reference was wrong
             return {"error": f"{type(error).__name__}: {error}"[:500]}
 
@@ -204,41 +220,50 @@ class KernelLink:
 class StudentFunction:
     """The student's function ``name`` in the kernel, called from a test in the grader."""
 
-    def __init__(self, link, name, mutates=(), substitutes=None, expected=None):
+    def __init__(self, link, name, mutates=(), numpy_only=False):
         self.link, self.__name__ = link, name
         self.mutates = set(mutates)
-        self.substitutes = substitutes or {}
-        self.expected = expected
+        self.numpy_only = numpy_only  # called under autograder.judge.numpy_only's watch
+        self.substitutes = {}
+        self.expected = None
 
     def with_substitutes(self, substitutes):
         """The same function, run with the student's functions named in ``substitutes`` replaced
         by the given references (computed here, on request of the kernel)."""
-        return StudentFunction(self.link, self.__name__, self.mutates, dict(substitutes), self.expected)
+        return self._with(substitutes=dict(substitutes))
 
     def bounded_by(self, expected):
         """The same function, whose results may take at most ``MARGIN`` times the size (and the
         Keras parameters) of ``expected``, the reference's result, before they are refused."""
-        return StudentFunction(self.link, self.__name__, self.mutates, self.substitutes, (expected,))
+        return self._with(expected=(expected,))
+
+    def _with(self, **changes):
+        changed = copy.copy(self)
+        changed.__dict__.update(changes)
+        return changed
 
     def _bounds(self, args, kwargs):
-        """(characters, Keras parameters) a reply to a call with these arguments may hold: the
-        changed arguments come back too."""
+        """(characters, Keras parameters) a reply to a call with these arguments may hold (the
+        changed arguments come back too), and the bytes a reference it asks for may take here:
+        ``MARGIN`` times the reference's result and the arguments, beyond ``bounded.FLOOR``."""
         arguments = wire.size_bound([list(args), kwargs])
         if self.expected is None:
-            return RESULT_FLOOR + MARGIN * arguments, MAX_PARAMETERS
+            return RESULT_FLOOR + MARGIN * arguments, MAX_PARAMETERS, FLOOR + RESULT_FLOOR + MARGIN * arguments
         (expected,) = self.expected
         parameters = wire.parameter_count(expected)
-        return (MARGIN * (wire.size_bound(expected) + arguments) + 2**16,
-                MARGIN * parameters if parameters else MAX_PARAMETERS)
+        chars = MARGIN * (wire.size_bound(expected) + arguments)
+        return chars + 2**16, MARGIN * parameters if parameters else MAX_PARAMETERS, FLOOR + chars
 
     def __call__(self, *args, **kwargs):
         test = self.link.ran_past.get(self.__name__)
         if test is not None:
             raise CheckFailed(f"{self.__name__}: not called again: it ran past the time limit in {test}.")
+        request = {"op": "call", "name": self.__name__, "args": list(args), "kwargs": kwargs,
+                   "substitute": sorted(self.substitutes)}
+        if self.numpy_only:
+            request["numpy_only"] = list(FRAMEWORKS)
         try:
-            reply = self.link.request({"op": "call", "name": self.__name__, "args": list(args),
-                                       "kwargs": kwargs, "substitute": sorted(self.substitutes)},
-                                      self.substitutes, *self._bounds(args, kwargs))
+            reply = self.link.request(request, self.substitutes, *self._bounds(args, kwargs))
         except CallTimeout:
             self.link.ran_past[self.__name__] = self.link.test
             raise
@@ -279,6 +304,9 @@ def _student_exception(name, ename, message, hidden):
     blocked = BLOCKED_PATTERN.match(str(message)) if ename == "ModuleNotFoundError" else None
     if blocked:
         return StudentError(ename, BLOCKED.format(module=blocked.group(1)))
+    breach = breach_message(name, str(message)) if ename == BREACH else None
+    if breach:
+        return StudentError("NotAllowed", breach)
     if not hidden:
         return NotImplementedError(message) if ename == "NotImplementedError" else StudentError(ename, message)
     if ename == "NotImplementedError":

@@ -12,9 +12,9 @@ refuses ``Lambda`` layers and classes from outside Keras).
 On the socket between the two, a message is that text in UTF-8 after its length in bytes
 (:func:`send_message`, :func:`receive_message`). The receiver says how much it takes: a message
 longer than ``max_chars`` is refused by its length, before it is read, and a Keras model with more
-than ``max_parameters`` parameters (counted from its weights' ``.npy`` headers) before it is
-decoded or built; :func:`size_bound` and :func:`parameter_count` help set both from an expected
-value.
+than ``max_parameters`` parameters (counted from its weights' ``.npy`` headers, and from its
+configuration without allocating them) before it is decoded or built; :func:`size_bound` and
+:func:`parameter_count` help set both from an expected value.
 
 Used on both sides: imported by the kernel (so kept free of imports beyond NumPy) and by the grader.
 """
@@ -162,7 +162,7 @@ def _decode(data, depth, max_parameters=None):
         return out
     if "keras_model" in data:
         _check_parameters(data["keras_model"], max_parameters)
-        return _rebuild_model(_decode(data["keras_model"], depth + 1))
+        return _rebuild_model(_decode(data["keras_model"], depth + 1), max_parameters)
     raise WireError(f"unknown value kind {sorted(data)}")
 
 
@@ -199,9 +199,35 @@ def _check_parameters(parts, max_parameters):
     weights = fields.get("weights", {})
     arrays = weights.get("list", []) if type(weights) is dict else []
     count = sum(int(np.prod(_header_shape(array.get("ndarray", "")))) for array in arrays if type(array) is dict)
+    _refuse_above(count, max_parameters)
+
+
+def _refuse_above(count, max_parameters):
     if count > max_parameters:
         raise WireError(f"a Keras model of more than {max_parameters} parameters was refused before it was "
                         "built (the limit is 4 times the parameters of what the test expects).")
+
+
+def _configured_parameters(config):
+    """The parameters of the model that ``config`` describes, counted from their shapes alone: the
+    model is rebuilt in a ``keras.StatelessScope`` that leaves its variables uninitialised, so
+    nothing of their size is allocated (a configuration may ask for any number of units, and no
+    weights come with it to count). Keras keeps such variables on a list, to initialise at the
+    next scope's end; they are taken off it again."""
+    import keras
+    from keras.src.backend.common import global_state
+
+    if isinstance(config, dict):  # a compiled model's optimizer would make variables of its own
+        config = {key: value for key, value in config.items() if key != "compile_config"}
+    pending = list(global_state.get_global_attribute("uninitialized_variables", []) or [])
+    try:
+        with keras.StatelessScope(initialize_variables=False):
+            model = _rebuild_sequential(config) or keras.saving.deserialize_keras_object(config, safe_mode=True)
+            return sum(int(np.prod(weight.shape)) for weight in model.weights)
+    except Exception as error:  # the student's model is refused, not the grader stopped
+        raise WireError(f"the Keras model could not be rebuilt: {type(error).__name__}: {error}") from None
+    finally:
+        global_state.set_global_attribute("uninitialized_variables", pending)
 
 
 def _header_shape(text):
@@ -245,14 +271,20 @@ def _model_parts(model):
             "trainable": trainable, "built": bool(model.built)}
 
 
-def _rebuild_model(parts):
-    """A Keras model from its configuration and weights, in Keras' safe mode."""
+def _rebuild_model(parts, max_parameters=None):
+    """A Keras model from its configuration and weights, in Keras' safe mode; one whose
+    configuration makes more than ``max_parameters`` parameters is refused before it is built."""
     import keras
 
     if type(parts) is not dict or not isinstance(parts.get("config"), str):
         raise WireError("a Keras model arrived without its configuration")
     try:
         config = json.loads(parts["config"])
+    except ValueError as error:
+        raise WireError(f"the Keras model's configuration is not JSON ({error})") from None
+    if max_parameters is not None:
+        _refuse_above(_configured_parameters(json.loads(parts["config"])), max_parameters)  # Keras consumes a config
+    try:
         model = _rebuild_sequential(config) or keras.saving.deserialize_keras_object(config, safe_mode=True)
         if parts.get("weights"):
             model.set_weights(parts["weights"])

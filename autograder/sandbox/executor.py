@@ -51,9 +51,10 @@ class GuardedExecute(KernelCells):
             return
         source = self._source or nbformat.v4.new_notebook()
         first = first_code_cell(source)
-        mutates = source.metadata.get(METADATA_KEY, {}).get("mutates", {})
-        harness = TestHarness(self, first.source if first else "", answer_names(source), mutates,
-                              self.timeout, self.output_chars, self.settle_timeout, self._mistakes())
+        settings = source.metadata.get(METADATA_KEY, {})
+        harness = TestHarness(self, first.source if first else "", answer_names(source), settings.get("mutates", {}),
+                              self.timeout, self.output_chars, self.settle_timeout, self._mistakes(),
+                              settings.get("numpy_only", ()))
         if self._source is None:
             harness.setup_error = "the source notebook of this submission was not found"
         elif self.kc is not None:

@@ -6,6 +6,7 @@ The oracle is the sample's points, worked out by hand (``sample_course.POINTS``:
 zero_pad 1 + 2), and the hidden tests' inputs, drawn here again from their seeds.
 """
 
+import dataclasses
 import json
 
 import nbformat
@@ -51,8 +52,11 @@ EXPECTED = {
     "m_relu_wrong": (3, None),
     "relu_through_relu_backward": (3, "calls cnnlib.layers.relu_backward, which is withheld"),
     "modal_banner": (6, None),
+    "prints_past_the_grader_memory": (0, "grading failed (MemoryError)"),
     "z_correct": (6, None),
 }
+GRADER_MB = 1024  # Limits.grader_memory_mb here: an honest grading process needs under 700 MiB
+BIG_PRINT = "print('x' * 300 * 2**20)"  # one 300 MiB message, which the grader reads whole
 
 
 def _submissions(source, release):
@@ -69,6 +73,7 @@ def _submissions(source, release):
         "m_relu_wrong": wrong,
         "relu_through_relu_backward": answer(source, "relu", "return layers.relu_backward(x, x)"),
         "modal_banner": prepend(source, "relu", BANNER),
+        "prints_past_the_grader_memory": prepend(source, "relu", BIG_PRINT),
         "z_correct": source,
     }
 
@@ -77,6 +82,7 @@ def _submissions(source, release):
 def graded(released_sample, solved_nb, release_nb, tmp_path_factory):
     base = tmp_path_factory.mktemp("judge-holes")
     course = copy_course(released_sample, base / "root", source=base / "source")
+    course = dataclasses.replace(course, limits=dataclasses.replace(course.limits, grader_memory_mb=GRADER_MB))
     # The sample's kernel may import NumPy and no function of cnnlib (autograder.judge.allowed).
     path = course.source / A / f"{NB}.ipynb"
     source = nbformat.read(path, 4)
@@ -126,6 +132,18 @@ def test_a_result_far_larger_than_expected_is_refused_unread(graded):
         assert bound < 2**20 if limit is None else limit < bound < limit + 2**16
 
 
+def test_a_grading_process_past_its_memory_limit_fails_alone_in_a_class(graded):
+    """One submission whose output makes its grading process pass ``grader_memory_mb``: that one
+    fails, scored 0 and marked for a look by hand, and the students graded before, beside and after
+    it on the same workers keep their exact scores (``test_score_and_note``)?"""
+    assert scores(graded)["prints_past_the_grader_memory"] == 0
+    assert [line for line in notes.read(graded.root, A, "prints_past_the_grader_memory")] == [
+        "grading failed (MemoryError): scored 0, to be checked by hand"]
+    assert {student: scores(graded)[student] for student in ("modal_banner", "relu_through_relu_backward",
+                                                             "z_correct")} == {
+        "modal_banner": 6, "relu_through_relu_backward": 3, "z_correct": 6}
+
+
 def test_a_grading_process_past_its_memory_limit_fails_alone():
     """Under ``limit_memory``, does an allocation past the limit raise MemoryError in that process
     (and one within it succeed), so that the submission being graded fails, not the worker's others?"""
@@ -137,6 +155,21 @@ def test_a_grading_process_past_its_memory_limit_fails_alone():
             "try:\n    np.ones(3 * 2**30 // 8)\nexcept MemoryError:\n    print('refused')\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "refused", done.stderr
+
+
+def test_a_reference_called_with_huge_arguments_is_refused_within_its_bound():
+    """``call_within``: does a computation whose arguments ask for 300 MiB fail with MemoryError under
+    a 64 MiB bound, while a small one succeeds and the process's own limit is back afterwards?"""
+    import subprocess
+    import sys
+
+    code = ("from autograder.judge.bounded import call_within\nimport numpy as np\n"
+            "print(int(call_within(64 * 2**20, np.ones, 1000).sum()))\n"
+            "try:\n    call_within(64 * 2**20, np.pad, np.ones((2, 5, 7, 4)), ((0, 0), (2828, 2828), (2828, 2828), (0, 0)))\n"
+            "except MemoryError:\n    print('refused')\n"
+            "print(np.ones(300 * 2**20 // 8).size)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["1000", "refused", str(300 * 2**20 // 8)], done.stderr
 
 
 def test_a_function_past_the_time_limit_is_not_called_again(graded):

@@ -91,7 +91,40 @@ def test_a_keras_model_over_the_parameter_bound_is_refused_before_it_is_built(mo
     text = wire.dumps(model)
     assert wire.parameter_count(model) == 302 and wire.size_bound(model) > 302 * 4
     assert wire.loads(text, max_parameters=302).count_params() == 302
-    monkeypatch.setattr(wire, "_rebuild_model", lambda parts: pytest.fail("the model was built"))
+    monkeypatch.setattr(wire, "_rebuild_model", lambda *parts: pytest.fail("the model was built"))
     monkeypatch.setattr(np, "load", lambda *a, **k: pytest.fail("an array was decoded"))
     with pytest.raises(wire.WireError, match="more than 301 parameters was refused before it was built"):
         wire.loads(text, max_parameters=301)
+
+
+def test_a_keras_model_sent_as_a_configuration_alone_is_counted_before_it_is_built():
+    """A configuration without weights (a Dense layer of 5 million units, 55 million parameters):
+    refused by the parameters its configuration makes, with nothing of their size allocated and no
+    variable left for Keras to initialise later; a nested functional model within the bound
+    arrives whole."""
+    import json
+    import resource
+
+    keras = pytest.importorskip("keras")
+    from keras.src.backend.common import global_state
+
+    small = keras.Sequential([keras.Input((10,)), keras.layers.Dense(5)])
+    config = json.loads(json.dumps(keras.saving.serialize_keras_object(small)))
+    config["config"]["layers"][-1]["config"]["units"] = 5_000_000
+    text = wire.dumps({"k": 1}).replace('"dict":[["k",1]]', '"keras_model":' + wire.dumps(
+        {"config": json.dumps(config), "weights": [], "trainable": [True], "built": True}))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(wire.WireError, match="more than 1000000 parameters was refused before it was built"):
+        wire.loads(text, max_parameters=1_000_000)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100 * 1024  # KiB: far below 220 MB
+    assert not global_state.get_global_attribute("uninitialized_variables")
+
+    base = keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Conv2D(4, 3), keras.layers.BatchNormalization()],
+                            name="base")
+    image = keras.Input((6, 6, 3))
+    nested = keras.Model(image, keras.layers.Dense(1)(keras.layers.Flatten()(base(image))))
+    nested.compile(optimizer="adam", loss="mse")  # a compiled model: its optimizer makes no variable here
+    arrived = wire.loads(wire.dumps(nested), max_parameters=nested.count_params())
+    assert arrived.count_params() == nested.count_params() == 112 + 16 + 65
+    with pytest.raises(wire.WireError, match="more than 192 parameters"):
+        wire.loads(wire.dumps(nested), max_parameters=nested.count_params() - 1)
