@@ -35,7 +35,7 @@ from autograder.course.config import (
     Course,
     Limits,
 )
-from autograder.errors import IsolationUnavailable, NbgraderFailed, SocketPathTooLong
+from autograder.errors import DatasetMissing, IsolationUnavailable, NbgraderFailed, SocketPathTooLong
 from autograder.grading.cluster import default_scheduler as cluster_default
 
 
@@ -371,7 +371,8 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
-    except (NbgraderFailed, IsolationUnavailable, SocketPathTooLong, ValueError, FileNotFoundError) as error:
+    except (NbgraderFailed, IsolationUnavailable, SocketPathTooLong, DatasetMissing, ValueError,
+            FileNotFoundError) as error:
         print(f"cnn-course {args.command}: {error}", file=sys.stderr)
         return 2
 

@@ -11,3 +11,7 @@ class IsolationUnavailable(RuntimeError):
 
 class SocketPathTooLong(RuntimeError):
     """No folder here keeps the paths of the kernels' sockets within the 107 bytes Unix allows."""
+
+
+class DatasetMissing(RuntimeError):
+    """An assignment's graded cells load a dataset of which the grader finds no local copy."""

@@ -31,6 +31,7 @@ OFFLINE_DIR = PROJECT_ROOT.parent / "shared" / "data"
 
 MNIST_FILES = ("mnist.npz",)
 CIFAR10_FILES = ("cifar10_jpeg.npz", "cifar10.npz", "cifar-10-batches-py")
+DATASET_FILES = {"mnist": MNIST_FILES, "cifar10": CIFAR10_FILES}
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
 
@@ -194,14 +195,24 @@ def _find(name, file_names, path):
     return None
 
 
+def local_copy(dataset):
+    """The first local copy of ``dataset`` ("mnist" or "cifar10") in the search folders, or None."""
+    return _find(dataset, DATASET_FILES[dataset], None)
+
+
+def missing_help(dataset):
+    """What to do when no local copy of ``dataset`` exists: every folder searched, and the ways out."""
+    files = DATASET_FILES[dataset]
+    searched = "\n".join(f"  - {folder} ({why})" for folder, why in _search_dirs(None))
+    return (f"No local copy of {dataset} was found. Looked for {' or '.join(files)} in:\n"
+            f"{searched}\n"
+            f"Put one of those files in a folder and set {DATA_VARIABLE}=/that/folder, pass "
+            f"path=..., or connect to the internet so that Keras can download it.")
+
+
 def _download(dataset, allowed):
     """keras.datasets.<dataset>.load_data(), or a FileNotFoundError that says where we looked."""
-    files = MNIST_FILES if dataset == "mnist" else CIFAR10_FILES
-    searched = "\n".join(f"  - {folder} ({why})" for folder, why in _search_dirs(None))
-    help_text = (f"No local copy of {dataset} was found. Looked for {' or '.join(files)} in:\n"
-                 f"{searched}\n"
-                 f"Put one of those files in a folder and set {DATA_VARIABLE}=/that/folder, pass "
-                 f"path=..., or connect to the internet so that Keras can download it.")
+    help_text = missing_help(dataset)
     if not allowed:
         raise FileNotFoundError(help_text + " (Downloading was switched off: download=False.)")
     from cnnlib.quiet_tf import import_tensorflow

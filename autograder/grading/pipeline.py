@@ -29,6 +29,7 @@ from sqlalchemy.exc import SAWarning
 
 from autograder.course import copies, timings
 from autograder.course.config import COURSE_ID, Course
+from autograder.course.datasets import require_datasets
 from autograder.grading import cluster
 from autograder.grading.submission import FAILED, MISSING
 from autograder.grading.workers import run_parallel
@@ -65,11 +66,12 @@ def autograde(course, assignment, students=None, workers=None, force=False, prog
     results = {}
     if not todo:
         return results
+    settings = assignment_settings(sorted((course.source / assignment).glob("*.ipynb")))
+    require_datasets(assignment, settings["datasets"])
     isolation_note = [] if sandboxed else [f"isolation was off while this was graded: {reason}"]
     with tempfile.TemporaryDirectory(prefix="cnn-course-grading-") as tmp:
         import cnnlib
 
-        settings = assignment_settings(sorted((course.source / assignment).glob("*.ipynb")))
         library = Path(tmp) / "library"
         build_library(Path(cnnlib.__file__).resolve().parent, settings["withheld"], library, settings["imports"])
         # Grades go into a private working copy, put in place when the run ends: a submission

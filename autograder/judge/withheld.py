@@ -26,20 +26,23 @@ def assignment_settings(source_notebooks):
 
     Returns:
         dict with ``withheld`` (sorted list of dotted names), ``mutates`` (function name ->
-        argument names it may change in place) and ``imports`` (the sorted allow-list of
-        ``autograder.judge.allowed``, or None when no notebook declares one).
+        argument names it may change in place), ``imports`` (the sorted allow-list of
+        ``autograder.judge.allowed``, or None when no notebook declares one) and ``datasets``
+        (the sorted names, "mnist" or "cifar10", of the datasets their graded cells load).
     """
     import nbformat
 
-    withheld, mutates, imports = set(), {}, None
+    withheld, mutates, imports, datasets = set(), {}, None, set()
     for path in source_notebooks:
         settings = nbformat.read(str(path), 4).metadata.get(METADATA_KEY, {})
         withheld.update(settings.get("withheld", []))
         for function, arguments in settings.get("mutates", {}).items():
             mutates.setdefault(function, []).extend(arguments)
+        datasets.update(settings.get("datasets", []))
         if "imports" in settings:
             imports = (imports or set()) | set(settings["imports"])
-    return {"withheld": sorted(withheld), "mutates": mutates, "imports": None if imports is None else sorted(imports)}
+    return {"withheld": sorted(withheld), "mutates": mutates, "datasets": sorted(datasets),
+            "imports": None if imports is None else sorted(imports)}
 
 
 def build_library(package_dir, withheld, dest, imports=None):
