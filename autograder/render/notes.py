@@ -137,6 +137,10 @@ def _describe(output, name, memory_mb):
     if refused:
         return (f"{name}: {refused.group(1)} came back from the function and was refused before it was "
                 "read (0 for this test)")
+    numpy_only = re.search(r"(\w+) is a NumPy exercise, and it used ([\w' ]+?)(?::| while)", evalue)
+    if numpy_only:
+        return (f"{name}: {numpy_only.group(1)} is a NumPy exercise, and it used {numpy_only.group(2)} while it "
+                "was graded (0 for this test: the grade is for your own NumPy code)")
     blocked = re.search(r"(\w+) cannot be imported while this assignment is graded", evalue)
     if blocked:
         return (f"{name}: the code imports {blocked.group(1)}, which is not allowed while this assignment "

@@ -324,12 +324,12 @@ HANDED_OFF = {
                         " 'dropout': keras.layers.Dropout, 'flatten': keras.layers.Flatten, 'dense': keras.layers.Dense}\n"
                         "model = keras.Sequential([keras.Input(input_shape)] + [layers[kind](*args) for kind, *args in spec])\n"
                         "return [layer.count_params() for layer in model.layers]",
-                        "imports keras, which is not allowed"),
+                        "count_params is a NumPy exercise, and it used keras while it was graded"),
     },
     "06-cifar10": {
         "keras_l2": ("l2_penalty", "penalty = sum(float(keras.regularizers.L2(weight_decay / 2)(w)) for w in weights)\n"
                      "return penalty, [weight_decay * w for w in weights]",
-                     "imports keras, which is not allowed"),
+                     "l2_penalty is a NumPy exercise, and it used keras while it was graded"),
     },
     "07-transfer-learning": {
         "feature_maps": ("bottleneck_features", "probe = keras.Sequential([keras.Input(base.input_shape[1:]), base])\n"
