@@ -7,6 +7,7 @@
     .venv/bin/python benchmarks/train_transfer.py --head-test             # the head test's accuracy, 10 seeds
     .venv/bin/python benchmarks/train_transfer.py --curve --seeds 2       # the learning curve, shipped
     .venv/bin/python benchmarks/train_transfer.py --curve --sizes 25      # one size of it (not saved)
+    .venv/bin/python benchmarks/train_transfer.py --curve --seeds 2 --resume a.log b.log   # runs printed before
 
 ``--base`` trains ``cnnlib.transfer.build_cifar8_classifier`` on the 40,000 CIFAR-10 training images
 that are neither cats nor dogs (cosine Adam, crops and flips, ``transfer.CIFAR8_RECIPE``) and prints its
@@ -170,18 +171,21 @@ def three_approaches(splits, recipe, seed=0, verbose=0):
     return results, timings
 
 
-def run_curve(seeds, sizes=None, save=True):
+def run_curve(seeds, sizes=None, save=True, done=()):
     """The learning curve: the three approaches in full mode on ``sizes`` training images per class.
 
     Every run validates on ``transfer_curve.CURVE_VALIDATION`` images per class (as the notebook does;
     validation only reports, it chooses nothing) and is scored on CIFAR-10's 2,000 test cats and dogs.
     Prints one JSON line per (size, approach, seed); with ``save`` and the full sizes, writes
     ``transfer_curve.CURVE_FILE`` with the runs, the settings and the pretrained base's accuracy.
+    Runs already printed by other runs of this function (``done``, e.g. several processes that each
+    ran some sizes side by side) are taken as they are; only the missing (size, seed) pairs train.
 
     Args:
         seeds: the seeds (each size and approach runs once per seed).
         sizes: training images per class (``transfer_curve.CURVE_SIZES`` when None).
         save: whether to write the file.
+        done: run dicts as printed ("size", "approach", "seed", "test_accuracy", "seconds").
 
     Returns:
         the record (the file's content).
@@ -192,10 +196,17 @@ def run_curve(seeds, sizes=None, save=True):
 
     sizes = list(sizes or transfer_curve.CURVE_SIZES)
     recipe = transfer.TRANSFER_RECIPE["full"]
+    known = {(run["size"], run["approach"], run["seed"]): run for run in done}
     runs = []
     for size in sizes:
-        splits = transfer.load_cats_and_dogs(size, transfer_curve.CURVE_VALIDATION, recipe["test_per_class"])
+        splits = None
         for seed in seeds:
+            kept = [known.get((size, approach, seed)) for approach in transfer_curve.APPROACHES]
+            if all(kept):
+                runs += kept
+                continue
+            if splits is None:
+                splits = transfer.load_cats_and_dogs(size, transfer_curve.CURVE_VALIDATION, recipe["test_per_class"])
             accuracies, seconds = three_approaches(splits, recipe, seed)
             for approach in transfer_curve.APPROACHES:
                 runs.append({"size": size, "approach": approach, "seed": seed,
@@ -283,6 +294,8 @@ def main(argv=None):
                         help="the learning curve, full mode: writes cnnlib/histories/transfer_curve.json")
     parser.add_argument("--sizes", type=int, nargs="+",
                         help="the curve's training images per class (a shortened run, not saved)")
+    parser.add_argument("--resume", nargs="+", default=[], metavar="LOG",
+                        help="output of earlier --curve runs: their runs are kept, only the missing ones train")
     args = parser.parse_args(argv)
     if not (args.base or args.compare or args.head_test or args.curve):
         parser.error("choose --base, --compare, --head-test or --curve")
@@ -294,7 +307,9 @@ def main(argv=None):
     if args.head_test:
         head_accuracy_runs(range(10))
     if args.curve:
-        run_curve(range(args.seeds), args.sizes)
+        done = [json.loads(line) for log in args.resume for line in Path(log).read_text().splitlines()
+                if line.startswith('{"size"')]
+        run_curve(range(args.seeds), args.sizes, done=done)
 
 
 if __name__ == "__main__":

@@ -87,3 +87,29 @@ def test_run_curve_writes_one_run_per_size_approach_and_seed_with_its_settings(m
     (tmp_path / "curve.json").unlink()
     train_transfer.run_curve(range(1), sizes=[2])
     assert not (tmp_path / "curve.json").exists()
+
+
+def test_run_curve_keeps_the_runs_printed_before_and_trains_only_the_missing_ones(monkeypatch, tmp_path):
+    """--resume: runs printed by other processes are kept as they are; only missing (size, seed) pairs train."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import train_transfer
+
+    trained = []
+
+    def fake_three_approaches(splits, recipe, seed=0, verbose=0):
+        trained.append((len(splits["train"][1]) // 2, seed))
+        return dict.fromkeys(transfer_curve.APPROACHES, 0.75), dict.fromkeys(transfer_curve.APPROACHES, 2.0)
+
+    monkeypatch.setattr(train_transfer, "three_approaches", fake_three_approaches)
+    monkeypatch.setattr(train_transfer, "shipped_base_accuracy", lambda: 0.87)
+    monkeypatch.setattr(transfer_curve, "CURVE_FILE", tmp_path / "curve.json")
+    monkeypatch.setattr(transfer_curve, "CURVE_SIZES", (2, 3))
+    done = [{"size": 3, "approach": approach, "seed": 1, "test_accuracy": 0.5, "seconds": 9.0}
+            for approach in transfer_curve.APPROACHES]
+    record = train_transfer.run_curve(range(2), done=done)
+    assert trained == [(2, 0), (2, 1), (3, 0)]
+    assert [run for run in record["runs"] if run["size"] == 3 and run["seed"] == 1] == done
+    np.testing.assert_allclose(transfer_curve.mean_accuracies(record)["fine-tuned"], [0.75, 0.625])
