@@ -294,6 +294,8 @@ def main(argv=None):
                         help="the learning curve, full mode: writes cnnlib/histories/transfer_curve.json")
     parser.add_argument("--sizes", type=int, nargs="+",
                         help="the curve's training images per class (a shortened run, not saved)")
+    parser.add_argument("--seed-values", type=int, nargs="+", metavar="SEED",
+                        help="the curve's seeds, instead of 0 .. --seeds - 1 (a part of a run, not saved)")
     parser.add_argument("--resume", nargs="+", default=[], metavar="LOG",
                         help="output of earlier --curve runs: their runs are kept, only the missing ones train")
     args = parser.parse_args(argv)
@@ -309,7 +311,7 @@ def main(argv=None):
     if args.curve:
         done = [json.loads(line) for log in args.resume for line in Path(log).read_text().splitlines()
                 if line.startswith('{"size"')]
-        run_curve(range(args.seeds), args.sizes, done=done)
+        run_curve(args.seed_values or range(args.seeds), args.sizes, done=done)
 
 
 if __name__ == "__main__":
