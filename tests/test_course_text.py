@@ -87,3 +87,43 @@ def test_each_deck_error_is_named_where_its_topic_is_taught(folder, words):
     (path,) = (ROOT / "course" / folder).glob("*.ipynb")
     text = re.sub(r"\n> ", "\n", _markdown(path))
     assert re.search(words, text), f"{folder} does not name the deck error {words!r}"
+
+
+def _mean_at(curve, size, approach):
+    values = [run["test_accuracy"] for run in curve["runs"] if run["size"] == size and run["approach"] == approach]
+    return sum(values) / len(values)
+
+
+def test_07_quotes_the_base_and_the_three_approaches_as_recorded():
+    """Do 07's base (accuracy, kB) and its table of the three approaches at 1,000 images per class give
+    the figures of the recorded learning curve (the means over its seeds)?"""
+    curve = _recorded("transfer_curve")
+    text = _markdown(ROOT / "course/07-transfer-learning/transfer_learning.ipynb")
+    base = re.search(r"eight classes with ([\d.]+)% accuracy; its weights, stored as 8-bit integers, take (\d+) kB",
+                     text)
+    assert base, "07 no longer quotes the base's accuracy and size"
+    assert float(base.group(1)) == round(100 * curve["base"]["test_accuracy"], 1)
+    assert int(base.group(2)) == round(curve["base"]["bytes"] / 1000)
+    for approach, label in (("from scratch", "from scratch"), ("bottleneck features", "bottleneck features"),
+                            ("fine-tuned", "fine-tuned top block")):
+        quoted = re.search(rf"^\| {label} [^|]*\| ([\d.]+)% \|", text, re.M)
+        assert quoted, f"07's table has no row for {label!r}"
+        assert float(quoted.group(1)) == round(100 * _mean_at(curve, 1000, approach), 1), approach
+
+
+def test_07_says_where_the_recorded_curve_puts_the_largest_lead_of_bottleneck_features():
+    """Does 07's reading of the curve name the size where bottleneck features lead training from scratch
+    by the most, with that lead in points, and the sizes where from scratch catches up, as recorded?"""
+    curve = _recorded("transfer_curve")
+    text = _markdown(ROOT / "course/07-transfer-learning/transfer_learning.ipynb")
+    gains = {size: 100 * (_mean_at(curve, size, "bottleneck features") - _mean_at(curve, size, "from scratch"))
+             for size in curve["sizes"]}
+    lead = re.search(r"bottleneck features grows to ([\d.]+) points at (\d+) images per class", text)
+    assert lead, "07 no longer says where the lead of bottleneck features is largest"
+    assert int(lead.group(2)) == max(gains, key=gains.get)
+    assert float(lead.group(1)) == round(gains[int(lead.group(2))], 1)
+    behind = re.search(r"([\d.]+)% at 500 and ([\d.]+)% at 1,000 images per class, ([\d.]+) points behind", text)
+    assert behind, "07 no longer gives from scratch's catching up"
+    assert float(behind.group(1)) == round(100 * _mean_at(curve, 500, "from scratch"), 1)
+    assert float(behind.group(2)) == round(100 * _mean_at(curve, 1000, "from scratch"), 1)
+    assert float(behind.group(3)) == round(gains[1000], 1)

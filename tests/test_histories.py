@@ -3,8 +3,13 @@
 Each file must come from a full run of the experiments' recipe as it is now (models.CIFAR_EXPERIMENT_RECIPE
 and the experiment's setup in models.CIFAR_EXPERIMENTS), name the command that wrote it, and hold numbers
 that agree with each other. The notebook's full mode must run exactly that recipe.
+
+Notebook 7's learning curve (transfer_curve.json, benchmarks/train_transfer.py --curve) must hold one run
+per size, approach and seed, of today's full-mode recipe, with the base that ships today.
 """
 
+import hashlib
+import itertools
 import math
 from pathlib import Path
 
@@ -21,7 +26,8 @@ KEYS = ("accuracy", "loss", "val_accuracy", "val_loss")
 
 def test_every_experiment_has_a_recorded_history_and_nothing_else_is_there():
     recorded = sorted(p.stem for p in evaluation.HISTORIES_DIR.glob("*.json"))
-    assert recorded == sorted(evaluation.history_file_stem(name) for name in models.CIFAR_EXPERIMENTS)
+    expected = [evaluation.history_file_stem(name) for name in models.CIFAR_EXPERIMENTS] + ["transfer_curve"]
+    assert recorded == sorted(expected)
 
 
 @pytest.mark.parametrize("name", list(models.CIFAR_EXPERIMENTS))
@@ -64,3 +70,40 @@ def test_notebook_full_mode_runs_the_recorded_recipe():
     train_py = (ROOT / "benchmarks/train.py").read_text()
     assert "models.train_experiment(" in train_py and "models.CIFAR_EXPERIMENT_RECIPE" in train_py
 
+
+
+def test_transfer_curve_has_one_run_per_size_approach_and_seed():
+    """Is every (size, approach, seed) of the recorded curve there exactly once, with a possible accuracy?"""
+    from cnnlib import transfer_curve
+
+    record = transfer_curve.recorded_curve()
+    assert record["sizes"] == list(transfer_curve.CURVE_SIZES)
+    assert record["approaches"] == list(transfer_curve.APPROACHES)
+    assert len(record["seeds"]) >= 2 and record["seeds"] == list(range(len(record["seeds"])))
+    keys = [(run["size"], run["approach"], run["seed"]) for run in record["runs"]]
+    assert sorted(keys) == sorted(itertools.product(record["sizes"], record["approaches"], record["seeds"]))
+    for run in record["runs"]:
+        # an accuracy on n test images is a multiple of 1 / n
+        n = record["test_images"]
+        assert 0 <= run["test_accuracy"] <= 1
+        assert run["test_accuracy"] * n == pytest.approx(round(run["test_accuracy"] * n), abs=1e-2)
+        assert run["seconds"] > 0
+    assert record["command"] == f"benchmarks/train_transfer.py --curve --seeds {len(record['seeds'])}"
+
+
+def test_transfer_curve_matches_todays_recipe_and_shipped_base():
+    """Was the curve recorded with the full-mode recipe and validation of notebook 7, and with the base
+    whose weights ship today (same filters, same file)?"""
+    from cnnlib import transfer, transfer_curve
+
+    record = transfer_curve.recorded_curve()
+    assert record["recipe"] == transfer.TRANSFER_RECIPE["full"]
+    assert record["validation_per_class"] == transfer.DECK_SIZES["validation"] == transfer_curve.CURVE_VALIDATION
+    assert record["test_images"] == 2 * transfer.TRANSFER_RECIPE["full"]["test_per_class"] == 2000
+    assert max(record["sizes"]) == transfer.DECK_SIZES["train"]    # the notebook's own size is on the curve
+    weights = transfer.WEIGHTS_FILE.read_bytes()
+    assert record["base"]["filters"] == list(transfer.BASE_FILTERS)
+    assert record["base"]["bytes"] == len(weights) <= 1_000_000
+    assert record["base"]["sha256"] == hashlib.sha256(weights).hexdigest()
+    # the shipped base on CIFAR-10's 8,000 test images that are neither cats nor dogs: the target is 85%
+    assert 0.85 <= record["base"]["test_accuracy"] <= 1

@@ -18,18 +18,19 @@ import train_transfer  # noqa: E402
 def test_base_has_vgg_style_names_and_the_hand_counted_parameters():
     """Block b: two 3x3 convolutions (9 c_in c_out + c_out) and two batch normalizations (4 c_out)."""
     base = transfer.build_cifar8_base()
-    assert base.output_shape == (None, 4, 4, 64)
+    assert base.output_shape == (None, 4, 4, 128)
     assert [layer.name for layer in base.layers[:7]] == ["rescale", "block1_conv1", "block1_bn1", "block1_conv2",
                                                          "block1_bn2", "block1_pool", "block1_dropout"]
     expected, c_in = 0, 3
-    for c_out in (16, 32, 64):
+    for c_out in (32, 64, 128):
         expected += 9 * c_in * c_out + c_out + 9 * c_out * c_out + c_out + 2 * 4 * c_out
         c_in = c_out
     assert base.count_params() == expected
 
 
 def test_shipped_base_is_small_and_classifies_the_eight_classes():
-    """Is the weight file at most 1 MB, and does it classify the 8 classes of 800 test images well?"""
+    """Is the weight file at most 1 MB, and does it classify the 8 classes of 800 test images well?
+    (benchmarks/train_transfer.py --base measured it on all 8,000: at least 85% is the target.)"""
     assert transfer.WEIGHTS_FILE.stat().st_size <= 1_000_000
     _, (x_test, y_test) = data.load_cifar10(n_train=10, n_test=1000)
     x8, y8 = train_transfer.cifar8_split(x_test, y_test)
@@ -37,7 +38,7 @@ def test_shipped_base_is_small_and_classifies_the_eight_classes():
     from cnnlib.models import load_compact_weights
     load_compact_weights(classifier, transfer.WEIGHTS_FILE)
     accuracy = (classifier.predict(x8.astype(np.float32), verbose=0).argmax(axis=1) == y8).mean()
-    assert len(y8) == 800 and accuracy > 0.65
+    assert len(y8) == 800 and accuracy > 0.8
 
 
 def test_cifar8_split_drops_cats_and_dogs_and_renumbers():
@@ -101,7 +102,7 @@ def test_bottleneck_features_equal_keras_predict_for_every_image():
     base = transfer.load_cifar8_base()
     images = np.random.default_rng(2).uniform(0, 255, (11, 32, 32, 3)).astype(np.float32)
     features = transfer.bottleneck_features(base, images, batch_size=4)
-    assert features.shape == (11, 4, 4, 64) and features.dtype == np.float32
+    assert features.shape == (11, 4, 4, 128) and features.dtype == np.float32
     np.testing.assert_allclose(features, base.predict(images, batch_size=11, verbose=0), rtol=1e-4, atol=1e-5)
 
 
@@ -116,8 +117,9 @@ def test_freeze_up_to_freezes_below_and_unfreezes_from_the_named_layer():
     transfer.freeze_up_to(model, "block3_conv1")
     names = [layer.name for layer in model.layers]
     assert [layer.trainable for layer in model.layers] == [i >= names.index("block3_conv1") for i in range(len(names))]
-    # block3: 18,496 + 36,928 convolution parameters and 2 * (64 + 64) batch-normalization scales and shifts
-    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == 18496 + 36928 + 256
+    # block3: 3*3*64*128 + 128 = 73,856 and 3*3*128*128 + 128 = 147,584 convolution parameters, and
+    # 2 * (128 + 128) batch-normalization scales and shifts
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == 73856 + 147584 + 512
 
 
 def test_freeze_up_to_names_the_layers_when_the_name_is_unknown():
@@ -258,7 +260,7 @@ def test_build_transfer_model_shares_the_base_and_computes_head_of_base():
     model = transfer.build_transfer_model(base)
     assert model.layers[1] is base and not isinstance(model, keras.Sequential)
     assert [type(layer).__name__ for layer in model.layers[2:]] == ["Flatten", "Dense", "Dropout", "Dense"]
-    assert model.count_params() == base.count_params() + 4 * 4 * 64 * 256 + 256 + 257
+    assert model.count_params() == base.count_params() + 4 * 4 * 128 * 256 + 256 + 257
     x = np.random.default_rng(5).uniform(0, 255, (3, 32, 32, 3)).astype(np.float32)
     features = keras.ops.convert_to_numpy(base(x, training=False)).reshape(3, -1)
     (w1, b1), (w2, b2) = model.layers[3].get_weights(), model.layers[5].get_weights()
@@ -266,8 +268,9 @@ def test_build_transfer_model_shares_the_base_and_computes_head_of_base():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(model(x, training=False)), expected, rtol=1e-4, atol=1e-5)
 
 
-def test_fine_tuning_trains_block3_and_the_head_318337_parameters():
+def test_fine_tuning_trains_block3_and_the_head_746753_parameters():
     """07's prediction finetuned_parameters: the stacked base and head, frozen up to block3_conv1."""
-    model = transfer.stack(transfer.build_cifar8_base(), transfer.build_head((4, 4, 64)))
+    model = transfer.stack(transfer.build_cifar8_base(), transfer.build_head((4, 4, 128)))
     transfer.freeze_up_to(model, "block3_conv1")
-    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == 55_680 + 262_657
+    # block 3: 73,856 + 147,584 + 512; the head on 2,048 features: 2,048 * 256 + 256 + 257 = 524,801
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == 221_952 + 524_801
