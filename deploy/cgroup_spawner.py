@@ -110,21 +110,32 @@ class Cgroup:
         return found
 
     def remove(self, timeout=10):
-        """Kill every process left in the group, then remove its folders. Returns the pids killed."""
+        """Kill every process left in the group and in the groups below it, then remove their folders,
+        deepest first. A folder the kernel still counts an exiting process in answers EBUSY for a
+        moment: removal is tried again until ``timeout`` seconds have passed. Returns the pids killed."""
         killed, deadline = set(), time.monotonic() + timeout
-        while (pids := self.pids()) and time.monotonic() < deadline:
+        folders = [Path(root) for folder in self.folders if folder.is_dir()
+                   for root, _, _ in os.walk(folder, topdown=False)]
+        while True:
+            pids = {int(pid) for folder in folders if (folder / "cgroup.procs").exists()
+                    for pid in (folder / "cgroup.procs").read_text().split()}
             for pid in pids:
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
             killed |= pids
+            for folder in folders:
+                try:
+                    folder.rmdir()
+                except FileNotFoundError:
+                    pass
+                except OSError as error:
+                    if error.errno != errno.EBUSY or time.monotonic() > deadline:
+                        raise
+            if not any(folder.is_dir() for folder in folders):
+                return killed
             time.sleep(0.05)
-        for folder in self.folders:
-            if folder.is_dir():
-                folder.rmdir()
-        return killed
-
 
 def _hand_down_controllers(folder):
     """Enable the memory, cpu and pids controllers for the cgroups below ``folder`` (cgroup v2).

@@ -40,3 +40,20 @@ def test_limits_and_what_outlives_its_session_end_with_the_group():
     while Path(f"/proc/{sleeper}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not Path(f"/proc/{sleeper}").exists()
+
+
+def test_removing_a_parent_takes_the_groups_below_it_and_their_processes():
+    """A hub's group, with one student's group left behind empty and another's still running a
+    process: does removing the hub's group kill that process and remove all three folders?"""
+    left, running = Cgroup(f"{PARENT}/hub/left"), Cgroup(f"{PARENT}/hub/running")
+    left.create(None, None, None)
+    running.create(None, None, None)
+    sleeper = subprocess.Popen(["sleep", "300"], preexec_fn=lambda: running.join(os.getpid()))
+    try:
+        killed = Cgroup(f"{PARENT}/hub").remove()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        Cgroup(PARENT).remove()
+    assert sleeper.pid in killed
+    assert not any(folder.exists() for group in (left, running) for folder in group.folders)
