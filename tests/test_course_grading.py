@@ -116,6 +116,12 @@ def _points_lost(source, function):
     return lost
 
 
+def _cells_short(result):
+    """The test cells that scored below their points: cell -> (score, points)."""
+    return {cell: (score, points) for nb in result["grades"].values()
+            for cell, (score, points) in nb["grades"].items() if score != points}
+
+
 def _total(result):
     return sum(score for nb in result["grades"].values() for score, _ in nb["grades"].values())
 
@@ -157,7 +163,8 @@ def test_one_stubbed_function_loses_exactly_its_tests(graded):
     for function in functions:
         assert points_naming(source, function) > 0, f"no test cell names {function}"
         lost = _points_lost(source, function)
-        assert _total(results[f"stub_{function}"]) == maximum - lost, function
+        result = results[f"stub_{function}"]
+        assert _total(result) == maximum - lost, (function, _cells_short(result), result["notes"])
 
 
 def test_numpy_assignments_grade_without_loading_tensorflow(graded):
