@@ -116,10 +116,11 @@ def _points_lost(source, function):
     return lost
 
 
-def _cells_short(result):
+def _cells_short(source, result):
     """The test cells that scored below their points: cell -> (score, points)."""
-    return {cell: (score, points) for nb in result["grades"].values()
-            for cell, (score, points) in nb["grades"].items() if score != points}
+    points = {cell: c.metadata["nbgrader"]["points"] for cell, c in graded_cells(source).items()}
+    return {cell: (score, points[cell]) for nb in result["grades"].values()
+            for cell, (score, _) in nb["grades"].items() if score != points[cell]}
 
 
 def _total(result):
@@ -164,7 +165,7 @@ def test_one_stubbed_function_loses_exactly_its_tests(graded):
         assert points_naming(source, function) > 0, f"no test cell names {function}"
         lost = _points_lost(source, function)
         result = results[f"stub_{function}"]
-        assert _total(result) == maximum - lost, (function, _cells_short(result), result["notes"])
+        assert _total(result) == maximum - lost, (function, _cells_short(source, result), result["notes"])
 
 
 def test_numpy_assignments_grade_without_loading_tensorflow(graded):
@@ -201,7 +202,8 @@ def test_an_exercise_handed_to_another_library_loses_its_points(graded):
     maximum = sum(c.metadata["nbgrader"]["points"] for c in graded_cells(source).values())
     for name, (function, _, note) in HANDED_OFF.get(assignment, {}).items():
         result = results[f"handed_{name}"]
-        assert _total(result) == maximum - _points_lost(source, function), (name, result["notes"])
+        assert _total(result) == maximum - _points_lost(source, function), \
+            (name, _cells_short(source, result), result["notes"])
         lines = notes.read(course.root, assignment, f"handed_{name}")
         assert any(note in line for line in lines), (name, lines)
 

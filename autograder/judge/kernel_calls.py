@@ -23,12 +23,15 @@ Requests:
   reference: it sends ``{"callback": name, "args": [...], "kwargs": {...}}`` and reads
   ``{"value": V}`` or ``{"error": message}``. With ``"numpy_only": [modules]``, the call runs
   under ``autograder.judge.numpy_only.Watch``: entering those modules' code fails it, with
-  ``{"error": ["FrameworkUsed", what]}``.
+  ``{"error": ["FrameworkUsed", what]}``. With ``"seed": n``, Python's, NumPy's and (where
+  loaded) Keras' random number generators are seeded with ``n`` before the call.
 """
 
 import hashlib
 import inspect
+import random
 import socket
+import sys
 
 import numpy as np
 
@@ -90,6 +93,8 @@ def _call(namespace, request, connection):
     for name in saved:
         namespace[name] = _callback(name, connection)
     frameworks = tuple(request.get("numpy_only") or ())
+    if "seed" in request:
+        _seed(request["seed"])
     try:
         if frameworks:
             if frameworks not in _watches:
@@ -102,6 +107,15 @@ def _call(namespace, request, connection):
             namespace[name] = value
     changed = {name: value for name, value in mutable.items() if _fingerprint(value) != before[name]}
     return {"result": result, "changed": changed, "positional": list(bound)[:len(args)]}
+
+
+def _seed(seed):
+    """Seed every random number generator a function may draw from without being given one."""
+    random.seed(seed)
+    np.random.seed(seed)
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        keras.utils.set_random_seed(seed)  # also its backend's (TensorFlow, JAX or PyTorch)
 
 
 def _fingerprint(value):

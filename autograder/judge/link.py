@@ -14,6 +14,12 @@ nor names of exceptions that are not Python's own, which could carry the inputs 
 A function that runs past the time limit once is not called again in that submission: its later
 calls fail at once, "not called again: it ran past the time limit in test_…", so that one endless
 loop costs the time limit once, not once per test that calls the function.
+
+Every call starts from seeded random number generators in the kernel (Python's, NumPy's and, where
+loaded, Keras' and its backend's): the k-th call of a test gets seed k. A test cell's own
+``keras.utils.set_random_seed`` seeds the grader, where the test runs, not the kernel, where the
+function trains; without a seed there, a training test could pass or fail by the shuffle of one
+run, and grading the same submission twice give two grades.
 """
 
 import builtins
@@ -77,10 +83,20 @@ class KernelLink:
         self.deadline = None
         self.hidden = False  # the current test is hidden, or one before it was
         self.test = None  # the grade id of the current test
+        self.calls = 0  # calls of the student's functions in the current test
         self.ran_past = {}  # function name -> the test in which it ran past the time limit
         self._callback_bytes = FLOOR
         self.connection = None
         self._interrupted = None
+
+    def start_test(self, grade_id):
+        """The tests' calls from here on belong to the test ``grade_id``."""
+        self.test, self.calls = grade_id, 0
+
+    def next_seed(self):
+        """The seed of the next call of the current test: its number in the test."""
+        self.calls += 1
+        return self.calls - 1
 
     def request(self, payload, callbacks=None, max_chars=RESULT_FLOOR, max_parameters=MAX_PARAMETERS,
                 callback_bytes=FLOOR):
@@ -259,7 +275,7 @@ class StudentFunction:
         if test is not None:
             raise CheckFailed(f"{self.__name__}: not called again: it ran past the time limit in {test}.")
         request = {"op": "call", "name": self.__name__, "args": list(args), "kwargs": kwargs,
-                   "substitute": sorted(self.substitutes)}
+                   "substitute": sorted(self.substitutes), "seed": self.link.next_seed()}
         if self.numpy_only:
             request["numpy_only"] = list(FRAMEWORKS)
         try:

@@ -1,5 +1,6 @@
 """The grader's connection to a submission's kernel: who may answer, and what a stuck call costs."""
 
+import random
 import time
 
 import numpy as np
@@ -66,3 +67,36 @@ def test_a_kernel_that_exits_mid_call_is_replaced_without_waiting_for_it_to_answ
         StudentFunction(link, "leave")(1)
     assert time.monotonic() - began < 10
     assert executor.recoveries == [True] and link.connection is None
+
+
+def test_each_call_of_a_test_starts_from_the_same_random_state_in_every_grading(executor):
+    """Does the k-th call of a test start with Python's, NumPy's and Keras' generators seeded with
+    k in the kernel, so that a function that draws random numbers or trains with shuffled batches
+    returns the same in every grading (and a second call is not a copy of the first)?"""
+    executor.run(
+        "import random\n"
+        "import numpy as np\n"
+        "import keras\n"
+        "def draws():\n"
+        "    return random.random(), float(np.random.random())\n"
+        "def trained_weights(x, y):\n"
+        "    model = keras.Sequential([keras.Input((3,)), keras.layers.Dropout(0.5), keras.layers.Dense(2)])\n"
+        "    model.compile('sgd', 'mse')\n"
+        "    model.fit(x, y, batch_size=4, epochs=2, verbose=0)\n"
+        "    return model.get_weights()\n")
+    link = KernelLink(executor)
+    link.deadline = time.monotonic() + 120
+    x, y = np.random.default_rng(1).standard_normal((16, 3)), np.random.default_rng(2).standard_normal((16, 2))
+    fits = []
+    for test in ("test_a", "test_b"):
+        link.start_test(test)
+        assert StudentFunction(link, "draws")() == (random.Random(0).random(), np.random.RandomState(0).random_sample())
+        assert StudentFunction(link, "draws")() == (random.Random(1).random(), np.random.RandomState(1).random_sample())
+        fits.append(StudentFunction(link, "trained_weights")(x, y))
+    for first, second in zip(*fits):
+        np.testing.assert_array_equal(first, second)
+    link.start_test("test_c")
+    StudentFunction(link, "draws")()
+    other = StudentFunction(link, "trained_weights")(x, y)  # the second call of its test: another seed
+    assert not np.array_equal(other[0], fits[0][0])
+    link.close()
