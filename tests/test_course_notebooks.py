@@ -1,8 +1,8 @@
 """Are the course's source notebooks clean and well-formed for nbgrader?
 
 Generic over every ``course/NN-topic/*.ipynb``: whoever adds an assignment gets these checks for free.
-That each notebook runs top to bottom in fast mode is checked by test_course_grading.py, which
-autogrades it.
+Each source notebook runs top to bottom in a plain kernel, as a student runs it in JupyterLab,
+without an error or a line on stderr; test_course_grading.py autogrades it.
 """
 
 import ast
@@ -47,6 +47,25 @@ SUBSTITUTE = re.compile(r"substitute=\{[^{}]*\}")
 
 def _ids(paths):
     return [path.parent.name for path in paths]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_source_notebook_runs_in_a_plain_kernel_without_errors_or_stderr(path):
+    """Does the solution run top to bottom in fast mode as a student runs it (the tests in the
+    kernel too), with no error and nothing on stderr: no cell that nbgrader would score 0, and no
+    red text a student reads as an error?"""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    problems = [f"cell {number} ({_nbgrader(cell).get('grade_id', 'ungraded')}): "
+                + (f"{output.ename}: {output.evalue}" if output.output_type == "error" else output.text)[:500]
+                for number, cell in enumerate(nb.cells, start=1) if cell.cell_type == "code"
+                for output in cell.outputs
+                if output.output_type == "error" or (output.output_type == "stream" and output.name == "stderr")]
+    assert not problems, "\n".join(problems)
 
 
 def test_course_has_notebooks():

@@ -71,6 +71,19 @@ def test_tensorflow_starts_without_noise_but_errors_still_show():
     assert "InvalidArgumentError" in failing.stderr
 
 
+def test_keras_imported_anywhere_after_cnnlib_starts_without_noise():
+    """Is ``import keras`` (which imports TensorFlow) silent once cnnlib is imported, as in a
+    notebook whose own cell imports Keras, while TensorFlow's errors still show?"""
+    quiet = run_python("import cnnlib; import keras; import tensorflow as tf; "
+                       "print(float(tf.reduce_sum(tf.ones(3))), tf.__spec__.loader.__class__.__name__)")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout.split()[0] == "3.0" and "Quiet" not in quiet.stdout
+    assert quiet.stderr == ""
+    failing = run_python("import cnnlib; import tensorflow as tf; tf.reshape(tf.ones(3), (2, 2))")
+    assert failing.returncode != 0
+    assert "InvalidArgumentError" in failing.stderr
+
+
 def test_importing_cnnlib_does_not_import_tensorflow():
     """Do notebooks 1-3 start fast: is TensorFlow left unimported by cnnlib and its NumPy modules?"""
     result = run_python("import sys, cnnlib, cnnlib.layers, cnnlib.data, cnnlib.gradcheck, cnnlib.mode; "
