@@ -192,7 +192,7 @@ def main():
               f"duplicated per run: {duplicated}; runs identical: {all(r == runs[0] for r in runs)}")
         ours = scores(course, assignment)
         differ = sorted(s for s in ours if plain_totals.get(s) != ours[s])
-        print("students scored differently from plain nbgrader: "
+        print("students scored differently (plain nbgrader vs ours): "
               + (", ".join(f"{s} ({kinds[s]}: {plain_totals.get(s)} vs {ours[s]})" for s in differ) or "none"))
 
         one = next(s for s, k in kinds.items() if k == "correct")
