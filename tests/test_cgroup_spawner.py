@@ -27,6 +27,9 @@ def test_limits_and_what_outlives_its_session_end_with_the_group():
         shell = subprocess.run(["sh", "-c", "setsid sleep 300 >/dev/null 2>&1 & echo $!"], capture_output=True,
                                text=True, check=True, preexec_fn=lambda: group.join(os.getpid()))
         sleeper = int(shell.stdout)
+        started = time.monotonic() + 5  # setsid may not have left the shell's session yet
+        while os.getsid(sleeper) == os.getsid(0) and time.monotonic() < started:
+            time.sleep(0.02)
         assert sleeper in group.pids() and os.getsid(sleeper) != os.getsid(0)
         # Past the memory limit: the process is killed, not this test.
         hog = subprocess.run([sys.executable, "-c", "x = b'1' * (600 * 2**20); print('allocated')"],

@@ -37,8 +37,8 @@ WORDS = ["alpha", "beta", "gamma", "delta", "omega", "thing", "stuff", "tmp", "v
 
 
 class _Renamed(ast.NodeTransformer):
-    """Every local name and argument renamed to another word (the function's own name, which the
-    notebook asks for, and attributes kept)."""
+    """Every local name and argument renamed to another word (the functions' own names, which the
+    notebook asks for or which its calls name, and attributes kept)."""
 
     def __init__(self, seed):
         self.random, self.names = random.Random(seed), {}
@@ -57,16 +57,13 @@ class _Renamed(ast.NodeTransformer):
         node.arg = self._new(node.arg)
         return node
 
-    def visit_FunctionDef(self, node):
-        self.names[node.name] = node.name
-        self.generic_visit(node)
-        return node
-
 
 def pasted(source, seed=0):
     """The reference as a student who pasted it would hand it in: names changed, comments added, lines
     reformatted (one statement per line, other spacing, blank lines)."""
-    tree = _Renamed(seed).visit(ast.parse(source))
+    tree, renamer = ast.parse(source), _Renamed(seed)
+    renamer.names.update({node.name: node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)})
+    tree = renamer.visit(tree)
     lines = []
     for number, line in enumerate(ast.unparse(tree).splitlines()):
         lines.append(line.replace(", ", ",").replace(" = ", "="))
@@ -75,28 +72,43 @@ def pasted(source, seed=0):
     return "\n".join(lines)
 
 
+def library():
+    """dotted name -> source (helpers included) of every cnnlib function an assignment withholds."""
+    from autograder.course.copies import library_references
+    from autograder.judge.withheld import assignment_settings
+
+    return library_references(assignment_settings(sorted(COURSE_SOURCE.glob("0*/*.ipynb")))["withheld"])
+
+
 def measured():
-    """(similarities of independent pairs, similarities of pasted references to theirs)."""
-    refs = references()
+    """(similarities of independent pairs, similarities of pasted references to theirs).
+
+    Independent pairs: the styles and the course's solution of each function, two by two, and each
+    style against every withheld function of cnnlib. Pasted: every solution cell of the course and
+    every withheld cnnlib function, against its pasted copy.
+    """
+    refs, lib = references(), library()
     independent = []
     for function, styles in INDEPENDENT.items():
         prints = [fingerprint(style) for style in styles] + [fingerprint(refs[function])]
         independent += [(function, i, j, similarity(prints[i], prints[j]))
                         for i in range(len(prints)) for j in range(i + 1, len(prints))]
+        independent += [(function, i, name, similarity(prints[i], fingerprint(code)))
+                        for i in range(len(styles)) for name, code in lib.items()]
     copies = [(function, similarity(fingerprint(source), fingerprint(pasted(source, seed))))
-              for seed, (function, source) in enumerate(sorted(refs.items())) if fingerprint(source)]
+              for seed, (function, source) in enumerate(sorted({**refs, **lib}.items())) if fingerprint(source)]
     return independent, copies
 
 
 def test_independent_solutions_are_never_flagged():
     independent, _ = measured()
-    assert len(independent) == 6 * len(INDEPENDENT)
+    assert len(independent) == (6 + 3 * len(library())) * len(INDEPENDENT)
     assert [pair for pair in independent if pair[3] >= THRESHOLD] == []
 
 
 def test_a_pasted_reference_is_always_flagged():
     _, copies = measured()
-    assert len(copies) >= 10
+    assert len(copies) >= 25
     assert [pair for pair in copies if pair[1] < THRESHOLD] == []
 
 
@@ -124,6 +136,7 @@ def test_the_independent_solutions_are_correct(function):
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project's cnnlib, not tests/cnnlib
     independent, copies = measured()
     print(f"threshold {THRESHOLD}")
     print(f"independent pairs flagged: {sum(s >= THRESHOLD for *_, s in independent)} of {len(independent)}; "
@@ -135,10 +148,11 @@ if __name__ == "__main__":
 
 
 def test_copies_are_flagged_with_a_side_by_side_view_and_independent_work_is_not(tmp_path):
-    """A class of 01: a pasted reference, two students sharing one renamed solution, two who wrote
-    their own. Are exactly the copies flagged, each with a page that shows both solutions?"""
+    """A class of 01: a pasted reference, one built on cnnlib's conv2d_forward pasted from the
+    project's repository, two students sharing one renamed solution, two who wrote their own. Are
+    exactly the copies flagged, each with a page that shows both solutions?"""
     from autograder.course.config import Course
-    from autograder.course.copies import flag_copies, read_flags
+    from autograder.course.copies import describe, flag_copies, read_flags
 
     assignment = "01-edge-detection"
     (path,) = (COURSE_SOURCE / assignment).glob("*.ipynb")
@@ -146,7 +160,10 @@ def test_copies_are_flagged_with_a_side_by_side_view_and_independent_work_is_not
     reference = references()["correlate2d"]
     shared = INDEPENDENT["correlate2d"][2]
     answers = {"pasted": pasted(reference, 1), "twin_a": pasted(shared, 2), "twin_b": pasted(shared, 3),
-               "loops": INDEPENDENT["correlate2d"][0], "vectorised": INDEPENDENT["correlate2d"][1]}
+               "loops": INDEPENDENT["correlate2d"][0], "vectorised": INDEPENDENT["correlate2d"][1],
+               "library": pasted(library()["cnnlib.layers.conv2d_forward"] + "\n\n\ndef correlate2d(image, kernel):\n"
+                                 "    out, _ = conv2d_forward(image[None, :, :, None], kernel[:, :, None, None], np.zeros(1))\n"
+                                 "    return out[0, :, :, 0]\n", 4)}
     course = Course(root=tmp_path / "root", source=COURSE_SOURCE)
     for student, code in answers.items():
         nb = nbformat.from_dict(source)
@@ -158,6 +175,9 @@ def test_copies_are_flagged_with_a_side_by_side_view_and_independent_work_is_not
     assert flags == read_flags(course.root, assignment)
     flagged = {(student, flag["function"], flag["like"]) for student, found in flags.items() for flag in found}
     assert ("pasted", "correlate2d", "the reference") in flagged
+    assert ("library", "correlate2d", "cnnlib.layers.conv2d_forward") in flagged
+    assert any(describe(flag).startswith("correlate2d is ") and "like the course library's cnnlib.layers.conv2d_forward"
+               in describe(flag) for flag in flags["library"])
     assert {("twin_a", "correlate2d", "twin_b"), ("twin_b", "correlate2d", "twin_a")} <= flagged
     assert not {s for s, function, _ in flagged if function == "correlate2d"} & {"loops", "vectorised"}
     page = (course.root / "copies" / assignment / "twin_a-correlate2d-twin_b.html").read_text()

@@ -2,12 +2,16 @@
 
 After grading, every submitted notebook's answer cells are compared, function by function, with
 the source notebook's solution and with the same answer of every other student of the assignment,
-by fingerprints that ignore names, comments and layout (``autograder.judge.fingerprint``). A pair
+and each with every function of the course library that the assignment withholds
+(``cnn_course.withheld``: ``cnnlib.layers.conv2d_forward`` and the like, which anyone can read in
+the project's repository), by fingerprints that ignore names, comments and layout
+(``autograder.judge.fingerprint``). A pair
 at or above the threshold is written to ``<course root>/copies/<assignment>.json`` and shown side
 by side in ``<course root>/copies/<assignment>/<student>-<function>.html``; the instructor's
 summary then says "needs manual review" with a note. No score ever changes.
 """
 
+import ast
 import html
 import json
 import re
@@ -17,6 +21,7 @@ import nbformat
 
 from autograder.judge.fingerprint import THRESHOLD, fingerprint, similarity
 from autograder.judge.testcells import bound_names, is_solution_cell
+from autograder.judge.withheld import assignment_settings, reachable
 
 REFERENCE = "the reference"
 _REGION = re.compile(r"^ *### (BEGIN|END) SOLUTION\n", re.M)
@@ -31,11 +36,13 @@ def answers(nb):
 def flag_copies(course, assignment):
     """Compare the assignment's submissions; write and return {student: [flag, ...]}.
 
-    A flag is a dict: ``function``, ``like`` (another student's id, or "the reference") and
-    ``similarity`` (0 to 1).
+    A flag is a dict: ``function``, ``like`` (another student's id, "the reference", or the dotted
+    name of a withheld ``cnnlib`` function) and ``similarity`` (0 to 1).
     """
     (source,) = sorted((course.source / assignment).glob("*.ipynb"))
     reference = {name: (code, fingerprint(code)) for name, code in answers(nbformat.read(source, 4)).items()}
+    library = {name: (code, fingerprint(code))
+               for name, code in library_references(assignment_settings([source])["withheld"]).items()}
     submitted = {}
     for folder in sorted(course.root.glob(f"submitted/*/{assignment}")):
         for path in sorted(folder.glob("*.ipynb")):
@@ -47,7 +54,7 @@ def flag_copies(course, assignment):
     flags = {}
     for student, functions in submitted.items():
         for function, (code, prints) in functions.items():
-            others = [(REFERENCE, reference.get(function))] + [
+            others = [(REFERENCE, reference.get(function)), *library.items()] + [
                 (other, submitted[other].get(function)) for other in submitted if other != student]
             for like, found in others:
                 if found and similarity(prints, found[1]) >= THRESHOLD:
@@ -60,14 +67,36 @@ def flag_copies(course, assignment):
     return flags
 
 
+def library_references(withheld):
+    """dotted name -> source of each withheld ``cnnlib`` function with the private helpers it
+    calls (what a student would paste), read from the library's files: nothing is imported, as a
+    module that loads Keras would cost seconds."""
+    import cnnlib
+
+    package = Path(cnnlib.__file__).parent
+    found = {}
+    for dotted in withheld:
+        _, *module, name = dotted.split(".")
+        text = package.joinpath(*module).with_suffix(".py").read_text()
+        defined = {node.name: node for node in ast.parse(text).body if isinstance(node, ast.FunctionDef)}
+        if name in defined:
+            found[dotted] = "\n\n".join(ast.get_source_segment(text, defined[helper])
+                                         for helper in [name, *sorted(reachable([name], defined) - {name})])
+    return found
+
+
 def read_flags(root, assignment):
     path = Path(root) / "copies" / f"{assignment}.json"
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def describe(flag):
-    return f"{flag['function']} is {flag['similarity']:.0%} like {flag['like']}'s" if flag["like"] != REFERENCE \
-        else f"{flag['function']} is {flag['similarity']:.0%} like the reference solution"
+    like = flag["like"]
+    if like == REFERENCE:
+        return f"{flag['function']} is {flag['similarity']:.0%} like the reference solution"
+    if like.startswith("cnnlib."):
+        return f"{flag['function']} is {flag['similarity']:.0%} like the course library's {like}"
+    return f"{flag['function']} is {flag['similarity']:.0%} like {like}'s"
 
 
 def _side_by_side(folder, student, function, code, like, other):

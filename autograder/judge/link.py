@@ -83,20 +83,11 @@ class KernelLink:
         self.deadline = None
         self.hidden = False  # the current test is hidden, or one before it was
         self.test = None  # the grade id of the current test
-        self.calls = 0  # calls of the student's functions in the current test
+        self.calls = 0  # calls of the student's functions in the current test: the next one's seed
         self.ran_past = {}  # function name -> the test in which it ran past the time limit
         self._callback_bytes = FLOOR
         self.connection = None
         self._interrupted = None
-
-    def start_test(self, grade_id):
-        """The tests' calls from here on belong to the test ``grade_id``."""
-        self.test, self.calls = grade_id, 0
-
-    def next_seed(self):
-        """The seed of the next call of the current test: its number in the test."""
-        self.calls += 1
-        return self.calls - 1
 
     def request(self, payload, callbacks=None, max_chars=RESULT_FLOOR, max_parameters=MAX_PARAMETERS,
                 callback_bytes=FLOOR):
@@ -275,7 +266,8 @@ class StudentFunction:
         if test is not None:
             raise CheckFailed(f"{self.__name__}: not called again: it ran past the time limit in {test}.")
         request = {"op": "call", "name": self.__name__, "args": list(args), "kwargs": kwargs,
-                   "substitute": sorted(self.substitutes), "seed": self.link.next_seed()}
+                   "substitute": sorted(self.substitutes), "seed": self.link.calls}
+        self.link.calls += 1
         if self.numpy_only:
             request["numpy_only"] = list(FRAMEWORKS)
         try:

@@ -107,12 +107,17 @@ def _stub_functions(text, functions, module):
 def _with_private_helpers(functions, defined):
     """``functions`` and the module's private functions that only they use (transitively): a
     helper that a function still available also needs stays, so that function keeps working."""
-    kept = _reachable([name for name in defined if name not in functions and not name.startswith("_")], defined)
-    return {name for name in _reachable(list(functions), defined) if name in functions or name not in kept}
+    kept = reachable([name for name in defined if name not in functions and not name.startswith("_")], defined)
+    return {name for name in reachable(list(functions), defined) if name in functions or name not in kept}
 
 
-def _reachable(names, defined):
-    """``names`` and the private functions of the module they call, transitively."""
+def reachable(names, defined):
+    """``names`` and the private functions of the module they call, transitively.
+
+    Args:
+        names: function names of one module.
+        defined: name -> ``ast.FunctionDef`` of that module's top-level functions.
+    """
     result, todo = set(), list(names)
     while todo:
         name = todo.pop()

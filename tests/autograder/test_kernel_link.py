@@ -89,13 +89,13 @@ def test_each_call_of_a_test_starts_from_the_same_random_state_in_every_grading(
     x, y = np.random.default_rng(1).standard_normal((16, 3)), np.random.default_rng(2).standard_normal((16, 2))
     fits = []
     for test in ("test_a", "test_b"):
-        link.start_test(test)
+        link.test, link.calls = test, 0
         assert StudentFunction(link, "draws")() == (random.Random(0).random(), np.random.RandomState(0).random_sample())
         assert StudentFunction(link, "draws")() == (random.Random(1).random(), np.random.RandomState(1).random_sample())
         fits.append(StudentFunction(link, "trained_weights")(x, y))
     for first, second in zip(*fits):
         np.testing.assert_array_equal(first, second)
-    link.start_test("test_c")
+    link.test, link.calls = "test_c", 0
     StudentFunction(link, "draws")()
     other = StudentFunction(link, "trained_weights")(x, y)  # the second call of its test: another seed
     assert not np.array_equal(other[0], fits[0][0])
