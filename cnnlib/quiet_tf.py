@@ -40,7 +40,17 @@ def import_tensorflow():
     """
     quiet_tensorflow_logs()
     import tensorflow as tf
+    _python_loggers_to_errors()  # also when TensorFlow was imported before cnnlib
     return tf
+
+
+def _python_loggers_to_errors():
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    try:
+        from absl import logging as absl_logging
+        absl_logging.set_verbosity(absl_logging.ERROR)
+    except ImportError:  # absl is a TensorFlow dependency, but be safe on slimmer installs
+        pass
 
 
 class _QuietImport(importlib.abc.MetaPathFinder):
@@ -73,12 +83,7 @@ class _QuietLoader(importlib.abc.Loader):
             warnings.simplefilter("ignore", DeprecationWarning)
             warnings.simplefilter("ignore", FutureWarning)
             self.loader.exec_module(module)
-        logging.getLogger("tensorflow").setLevel(logging.ERROR)
-        try:
-            from absl import logging as absl_logging
-            absl_logging.set_verbosity(absl_logging.ERROR)
-        except ImportError:  # absl is a TensorFlow dependency, but be safe on slimmer installs
-            pass
+        _python_loggers_to_errors()
 
 
 @contextlib.contextmanager

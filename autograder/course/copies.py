@@ -74,11 +74,15 @@ def library_references(withheld):
     import cnnlib
 
     package = Path(cnnlib.__file__).parent
-    found = {}
+    modules, found = {}, {}  # module file -> (its text, name -> its top-level function)
     for dotted in withheld:
         _, *module, name = dotted.split(".")
-        text = package.joinpath(*module).with_suffix(".py").read_text()
-        defined = {node.name: node for node in ast.parse(text).body if isinstance(node, ast.FunctionDef)}
+        path = package.joinpath(*module).with_suffix(".py")
+        if path not in modules:
+            text = path.read_text()
+            functions = [node for node in ast.parse(text).body if isinstance(node, ast.FunctionDef)]
+            modules[path] = text, {node.name: node for node in functions}
+        text, defined = modules[path]
         if name in defined:
             found[dotted] = "\n\n".join(ast.get_source_segment(text, defined[helper])
                                          for helper in [name, *sorted(reachable([name], defined) - {name})])
